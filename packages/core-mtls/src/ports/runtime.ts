@@ -1,0 +1,35 @@
+/** What core needs from its host runtime, injected so that core runs anywhere and tests control time. */
+
+export interface Clock {
+  now(): Date
+}
+
+export const systemClock: Clock = { now: () => new Date() }
+
+export interface Random {
+  /** Cryptographically secure random bytes. */
+  bytes(length: number): Uint8Array
+  /** A uniform float in [0, 1); used for jitter, never for secrets. */
+  unit(): number
+}
+
+export function webRandom(crypto: Crypto = globalThis.crypto): Random {
+  return {
+    bytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
+    unit: () => {
+      const word = crypto.getRandomValues(new Uint32Array(1))[0] ?? 0
+      return word / 0x1_0000_0000
+    },
+  }
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: Readonly<Record<string, unknown>>): void
+}
+
+export const silentLogger: Logger = { log: () => {} }
+
+/** Reads a file from the control plane's file system (the `file` data source). */
+export type ReadFile = (path: string) => Promise<Uint8Array>
