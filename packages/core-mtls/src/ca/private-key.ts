@@ -92,6 +92,7 @@ function fromSec1(der: Uint8Array): ParsedPrivateKey {
   const ec = AsnConvert.parse(der, ECPrivateKey)
   const namedCurve = ec.parameters?.namedCurve
   const curve = curveName(namedCurve)
+  if (namedCurve === undefined) throw new Error('EC key without curve')
   // PKCS#8 carries the curve in the algorithm identifier, not inside the SEC1 structure.
   const inner = new ECPrivateKey({
     version: 1,

@@ -1,0 +1,71 @@
+import '../polyfill.ts'
+import * as x509 from '@peculiar/x509'
+import { MeshcaError } from '../errors.ts'
+import { spkiKeyFamily } from '../identity/leaf-profile.ts'
+import { decodePem } from '../ca/pem.ts'
+import { toArrayBuffer } from '../util/bytes.ts'
+
+/** Smallest RSA modulus a workload key may have; below it the CSR is refused. */
+export const MIN_RSA_BITS = 2048
+
+function invalid(message: string, cause?: unknown): MeshcaError {
+  return new MeshcaError('INVALID', message, {
+    violations: [{ field: 'csr', message }],
+    cause,
+  })
+}
+
+/**
+ * Checks a PKCS#10 request from a data plane (decision 17) and returns the public key it proves
+ * possession of. The SANs and subject it asks for are ignored: the identity comes from the data
+ * plane's token and resource, never from the request.
+ */
+export async function verifiedCsrPublicKey(crypto: Crypto, pem: string): Promise<Uint8Array> {
+  const block = decodePem(pem).find(
+    (b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST'
+  )
+  if (!block) throw invalid('must be a PEM "CERTIFICATE REQUEST"')
+  let csr: x509.Pkcs10CertificateRequest
+  try {
+    csr = new x509.Pkcs10CertificateRequest(toArrayBuffer(block.der))
+  } catch (error) {
+    throw invalid('is not a valid PKCS#10 certificate request', error)
+  }
+  const spki = new Uint8Array(csr.publicKey.rawData)
+  await checkKeyStrength(crypto, spki)
+  let signatureValid = false
+  try {
+    signatureValid = await csr.verify(crypto)
+  } catch (error) {
+    throw invalid('signature could not be verified', error)
+  }
+  if (!signatureValid) throw invalid('signature does not match its public key')
+  return spki
+}
+
+async function checkKeyStrength(crypto: Crypto, spki: Uint8Array): Promise<void> {
+  let family: ReturnType<typeof spkiKeyFamily>
+  try {
+    family = spkiKeyFamily(spki)
+  } catch {
+    throw invalid('key type is not supported (use RSA, ECDSA P-256/P-384 or Ed25519)')
+  }
+  if (family === 'RSA') {
+    const key = await crypto.subtle.importKey(
+      'spki',
+      toArrayBuffer(spki),
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      true,
+      ['verify']
+    )
+    const bits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength
+    if (bits < MIN_RSA_BITS) {
+      throw invalid(`RSA key of ${bits} bits is too weak; at least ${MIN_RSA_BITS} bits are required`)
+    }
+  } else if (family === 'EC') {
+    const curve = new x509.PublicKey(toArrayBuffer(spki)).algorithm as EcKeyAlgorithm
+    if (curve.namedCurve !== 'P-256' && curve.namedCurve !== 'P-384') {
+      throw invalid(`EC curve ${curve.namedCurve} is not supported (use P-256 or P-384)`)
+    }
+  }
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// `npm test`: typecheck, lint, every workspace's tests on Node (through turbo), then the
+// runtime-neutral packages again under Bun and Deno. Each vitest run writes a JSON report; the
+// totals are printed at the end as one `N passed, N failed` line.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const resultsDir = join(root, '.test-results')
+rmSync(resultsDir, { recursive: true, force: true })
+mkdirSync(resultsDir, { recursive: true })
+
+/** Packages whose suites must also pass on Bun and Deno (DEVELOPERS.md: everything in packages/). */
+const crossRuntime = ['packages/core-mtls']
+
+function run(title, command, args, env = {}) {
+  console.log(`\n▶ ${title}: ${command} ${args.join(' ')}`)
+  const started = Date.now()
+  const result = spawnSync(command, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  })
+  const seconds = ((Date.now() - started) / 1000).toFixed(1)
+  const ok = result.status === 0
+  console.log(`${ok ? '✔' : '✖'} ${title} (${seconds}s)`)
+  return ok
+}
+
+const steps = []
+steps.push(['typecheck', run('typecheck', 'npx', ['tsc', '-b'])])
+steps.push(['lint', run('lint', 'npx', ['biome', 'ci', '.'])])
+steps.push([
+  'tests on Node',
+  run('tests on Node', 'npx', ['turbo', 'run', 'test', '--concurrency=1', '--output-logs=full'], {
+    MESHCA_TEST_RESULTS: join(resultsDir, 'node'),
+  }),
+])
+for (const dir of crossRuntime) {
+  const name = dir.split('/').pop()
+  steps.push([
+    `${name} on Bun`,
+    run(`${name} on Bun`, 'npx', ['bun', '--bun', 'node_modules/vitest/vitest.mjs', 'run', '--root', dir], {
+      MESHCA_EXPECT_RUNTIME: 'bun',
+      MESHCA_TEST_RESULTS: join(resultsDir, 'bun'),
+    }),
+  ])
+  steps.push([
+    `${name} on Deno`,
+    run(`${name} on Deno`, 'npx', ['deno', 'run', '-A', 'node_modules/vitest/vitest.mjs', 'run', '--root', dir], {
+      MESHCA_EXPECT_RUNTIME: 'deno',
+      MESHCA_TEST_RESULTS: join(resultsDir, 'deno'),
+    }),
+  ])
+}
+
+let passed = 0
+let failed = 0
+let skipped = 0
+for (const runtime of ['node', 'bun', 'deno']) {
+  const dir = join(resultsDir, runtime)
+  if (!existsSync(dir)) continue
+  for (const file of readdirSync(dir)) {
+    const report = JSON.parse(readFileSync(join(dir, file), 'utf8'))
+    console.log(
+      `  ${runtime.padEnd(5)} ${file.replace(/\.json$/, '').padEnd(24)} ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + report.numTodoTests} skipped`
+    )
+    passed += report.numPassedTests
+    failed += report.numFailedTests
+    skipped += report.numPendingTests + report.numTodoTests
+    if (report.numTotalTestSuites > 0 && report.success === false && report.numFailedTests === 0) {
+      // A suite that failed to load has no failed test but must still fail the run.
+      failed += 1
+    }
+  }
+}
+const failedSteps = steps.filter(([, ok]) => !ok).map(([name]) => name)
+console.log('')
+if (failedSteps.length > 0) console.log(`failed steps: ${failedSteps.join(', ')}`)
+if (passed === 0) console.log('no test ran')
+console.log(`${passed} passed, ${failed + failedSteps.length} failed, ${skipped} skipped`)
+process.exit(failedSteps.length === 0 && failed === 0 && passed > 0 ? 0 : 1)
