@@ -65,7 +65,7 @@ interface Scenario {
 
 async function main() {
   const signer = createInlineSigner()
-  const [rsaCa, ecCa]: TestCa[] = await Promise.all([
+  const [rsaCa, ecCa] = await Promise.all([
     createTestCa({ keyType: 'RSA_2048' }),
     createTestCa({ keyType: 'ECDSA_P256' }),
   ])

@@ -35,12 +35,21 @@ export interface LoadedCa {
   readonly backend: string
   /** The first certificate of the CA and its key: what signs data plane certificates. */
   readonly signing: SigningCa
-  /** DER of the certificates between the signing one and the root, closest first (decision 21). */
+  /**
+   * DER of the CA certificates a data plane sends after its leaf: every certificate of the CA that
+   * is not self-signed, the signing one first, up to and not including the root (decision 21).
+   */
   readonly intermediates: readonly Uint8Array[]
   /** PEM this backend contributes to the mesh's trust bundle (Kuma: the whole cert data, as is). */
   readonly trustBundlePem: string
   /** DER of every CA certificate of the backend (signing first), for expiry reporting. */
   readonly certificates: readonly Uint8Array[]
+}
+
+/** Errors reject the Mesh; warnings are returned with the successful response (decision 5). */
+export interface BackendValidation {
+  readonly violations: readonly Violation[]
+  readonly warnings: readonly Violation[]
 }
 
 /**
@@ -49,7 +58,7 @@ export interface LoadedCa {
  */
 export interface CaBackend {
   readonly type: string
-  validate(ctx: CaContext, mesh: string, backend: CaBackendSpec): Promise<Violation[]>
+  validate(ctx: CaContext, mesh: string, backend: CaBackendSpec): Promise<BackendValidation>
   /** Creates missing CA material (builtin); a no-op where the user provides it. Idempotent. */
   ensure(ctx: CaContext, mesh: string, backend: CaBackendSpec): Promise<void>
   /** Names of the mesh's Secrets this backend reads (the delete guard of spec §2.5). */

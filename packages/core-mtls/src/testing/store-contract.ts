@@ -280,26 +280,31 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
         const store = await openStore()
         const key = secretKey('default', 'contested')
         await store.create(key, {})
-        const results = await Promise.allSettled(
-          Array.from({ length: 6 }, () => store.delete(key))
-        )
+        const results = await Promise.allSettled(Array.from({ length: 6 }, () => store.delete(key)))
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
         for (const reason of rejected(results)) expectCode(reason, 'NOT_FOUND')
       })
     })
 
     describe('keys', () => {
-      const badKeys: readonly { readonly why: string; readonly key: ResourceKey; readonly field: string }[] =
-        [
-          { why: 'an empty name', key: secretKey('default', ''), field: 'name' },
-          { why: 'a mesh-scoped type without a mesh', key: secretKey('', 'x'), field: 'mesh' },
-          { why: 'a global type with a mesh', key: { type: 'Mesh', mesh: 'default', name: 'x' }, field: 'mesh' },
-          {
-            why: 'an unknown type',
-            key: { type: 'Bogus' as string as ResourceType, mesh: '', name: 'x' },
-            field: 'type',
-          },
-        ]
+      const badKeys: readonly {
+        readonly why: string
+        readonly key: ResourceKey
+        readonly field: string
+      }[] = [
+        { why: 'an empty name', key: secretKey('default', ''), field: 'name' },
+        { why: 'a mesh-scoped type without a mesh', key: secretKey('', 'x'), field: 'mesh' },
+        {
+          why: 'a global type with a mesh',
+          key: { type: 'Mesh', mesh: 'default', name: 'x' },
+          field: 'mesh',
+        },
+        {
+          why: 'an unknown type',
+          key: { type: 'Bogus' as string as ResourceType, mesh: '', name: 'x' },
+          field: 'type',
+        },
+      ]
 
       for (const { why, key, field } of badKeys) {
         it(`rejects ${why} as INVALID at \`${field}\` in every operation`, async () => {
@@ -362,7 +367,9 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
         }
         expect(names(await store.list('Secret'))).toEqual(expected)
         const paged: string[] = []
-        await walk(store, 'Secret', { size: 3 }, (page) => paged.push(...names(page)))
+        await walk(store, 'Secret', { size: 3 }, (page) => {
+          paged.push(...names(page))
+        })
         expect(paged).toEqual(expected)
       })
 
@@ -370,7 +377,11 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
         const store = await openStore()
         const key = dataplaneKey('default', 'web')
         const created = await store.create(key, { networking: { address: '10.0.0.1' } })
-        const updated = await store.update(key, { networking: { address: '10.0.0.2' } }, created.version)
+        const updated = await store.update(
+          key,
+          { networking: { address: '10.0.0.2' } },
+          created.version
+        )
         const page = await store.list('Dataplane')
         expect(page.items).toEqual([updated])
       })
@@ -406,7 +417,9 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
         expect(names(await store.list('Secret', { nameContains: 'web', mesh: 'default' }))).toEqual(
           ['default/api_web', 'default/db.web', 'default/web-1', 'default/web_1', 'default/webx1']
         )
-        expect(names(await store.list('Secret', { nameContains: 'b.w' }))).toEqual(['default/db.web'])
+        expect(names(await store.list('Secret', { nameContains: 'b.w' }))).toEqual([
+          'default/db.web',
+        ])
         expect((await store.list('Secret', { nameContains: 'WEB' })).total).toBe(0)
         expect((await store.list('Secret', { nameContains: 'web_1' })).total).toBe(1)
       })
@@ -458,10 +471,15 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
         await createMany(store, 'default', 30)
         await createMany(store, 'other', 30)
         const seen: string[] = []
-        const pages = await walk(store, 'Secret', { mesh: 'other', nameContains: '1', size: 4 }, (page) => {
-          expect(page.total).toBe(12)
-          seen.push(...names(page))
-        })
+        const pages = await walk(
+          store,
+          'Secret',
+          { mesh: 'other', nameContains: '1', size: 4 },
+          (page) => {
+            expect(page.total).toBe(12)
+            seen.push(...names(page))
+          }
+        )
         expect(pages).toBe(3)
         expect(seen).toEqual([
           'other/item-0001',
@@ -488,7 +506,11 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
 
       it("rejects a page size over 1000 with Kuma's message", async () => {
         const store = await openStore()
-        const error = await expectMeshcaError(store.list('Secret', { size: 2000 }), 'INVALID', 'size')
+        const error = await expectMeshcaError(
+          store.list('Secret', { size: 2000 }),
+          'INVALID',
+          'size'
+        )
         expect(error.violations).toEqual([
           { field: 'size', message: 'Invalid page size of 2000. Maximum page size is 1000' },
         ])
@@ -543,7 +565,9 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
           }
         })
         expect(new Set(seen).size).toBe(seen.length)
-        const throughout = initial.filter((id) => id !== 'default/item-0002' && id !== 'default/item-0012')
+        const throughout = initial.filter(
+          (id) => id !== 'default/item-0002' && id !== 'default/item-0012'
+        )
         for (const id of throughout) expect(seen).toContain(id)
         expect(seen).toContain('default/item-0017a')
         expect(seen).not.toContain('default/item-0012')
@@ -569,7 +593,9 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
         await sleep(25)
         const updated = await store.update(key, { n: 1 }, created.version)
         expect(updated.creationTime.getTime()).toBe(created.creationTime.getTime())
-        expect(updated.modificationTime.getTime()).toBeGreaterThan(created.modificationTime.getTime())
+        expect(updated.modificationTime.getTime()).toBeGreaterThan(
+          created.modificationTime.getTime()
+        )
         const read = await store.get(key)
         expect(read?.creationTime.getTime()).toBe(created.creationTime.getTime())
         expect(read?.modificationTime.getTime()).toBe(updated.modificationTime.getTime())
@@ -608,10 +634,10 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
       it('keeps numbers exact', async () => {
         const store = await openStore()
         const key = meshKey('numbers')
-        const numbers = richSpec()['numbers']
+        const numbers = richSpec().numbers
         await store.create(key, { numbers: numbers ?? null })
         const read = await store.get(key)
-        expect(JSON.stringify(read?.spec['numbers'])).toBe(JSON.stringify(numbers))
+        expect(JSON.stringify(read?.spec.numbers)).toBe(JSON.stringify(numbers))
       })
 
       it('is not changed by changes the caller makes to what it passed or received', async () => {
@@ -623,10 +649,16 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
         input.nested.list.push(3)
         mutate(created.spec)
         const read = await store.get(key)
-        expect(read?.spec).toEqual({ sources: [{ match: { service: 'a' } }], nested: { list: [1, 2] } })
+        expect(read?.spec).toEqual({
+          sources: [{ match: { service: 'a' } }],
+          nested: { list: [1, 2] },
+        })
         if (read !== undefined) mutate(read.spec)
         const listed = (await store.list('TrafficPermission')).items[0]
-        expect(listed?.spec).toEqual({ sources: [{ match: { service: 'a' } }], nested: { list: [1, 2] } })
+        expect(listed?.spec).toEqual({
+          sources: [{ match: { service: 'a' } }],
+          nested: { list: [1, 2] },
+        })
         if (listed !== undefined) mutate(listed.spec)
 
         const updateInput = { nested: { list: [7] } }
@@ -854,7 +886,9 @@ async function createMany(store: Store, mesh: string, count: number): Promise<st
   const batch = 50
   const order = shuffled(ids)
   for (let i = 0; i < order.length; i += batch) {
-    await Promise.all(order.slice(i, i + batch).map((name) => store.create(secretKey(mesh, name), { name })))
+    await Promise.all(
+      order.slice(i, i + batch).map((name) => store.create(secretKey(mesh, name), { name }))
+    )
   }
   return ids.map((name) => `${mesh}/${name}`)
 }
@@ -884,7 +918,7 @@ async function increment(store: Store, key: ResourceKey): Promise<void> {
     const current = await store.get(key)
     if (current === undefined) throw new Error('the counter disappeared')
     try {
-      await store.update(key, { count: Number(current.spec['count']) + 1 }, current.version)
+      await store.update(key, { count: Number(current.spec.count) + 1 }, current.version)
       return
     } catch (error) {
       if (!isMeshcaError(error, 'CONFLICT')) throw error
@@ -898,12 +932,13 @@ function richSpec(): JsonObject {
     text: 'plain',
     empty: '',
     unicode: 'héllo wörld — 你好 — Привет — مرحبا — 🔐🚀👩‍👩‍👧 — e\u0301 — \u{10FFFF}',
-    escapes: 'quote " backslash \\ newline \n return \r tab \t control \u0001\u001f slash / </script>',
+    escapes:
+      'quote " backslash \\ newline \n return \r tab \t control \u0001\u001f slash / </script>',
     numbers: {
       integer: 42,
       negative: -17,
       zero: 0,
-      float: 3.141592653589793,
+      float: 0.1 + 0.2,
       tiny: 1e-7,
       huge: 1.7976931348623157e308,
       maxSafe: Number.MAX_SAFE_INTEGER,
@@ -933,7 +968,7 @@ function mutate(spec: JsonObject): void {
     if (Array.isArray(value)) value.push('mutated')
     else if (typeof value === 'object' && value !== null) mutate(value as JsonObject)
   }
-  target['mutated'] = true
+  target.mutated = true
 }
 
 function shuffled<T>(items: readonly T[]): T[] {

@@ -1,0 +1,241 @@
+/**
+ * @module
+ * The Mesh mTLS domain of meshca: resources and their Universal/Kubernetes forms, validation with
+ * Kuma's messages, builtin and provided CAs, SPIFFE data plane certificates, the rotation instant,
+ * the trust bundle, TrafficPermission decisions, the Store and Signer ports with in-memory
+ * adapters, and the managers that tie them together. Web APIs only: runs on Node, Bun and Deno.
+ */
+import './polyfill.ts'
+
+// Errors and validation
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  formatViolations,
+  isMeshcaError,
+  MeshcaError,
+  type MeshcaErrorOptions,
+  toMeshcaError,
+  type Violation,
+  validationError,
+} from './errors.ts'
+export { indexPath, joinPath, ViolationList } from './validation.ts'
+export { formatKumaDuration, isKumaDuration, parseKumaDuration } from './duration.ts'
+
+// Resources
+export {
+  isMeshScoped,
+  isResourceType,
+  type JsonObject,
+  type JsonValue,
+  RESOURCE_TYPES,
+  type ResourceKey,
+  type ResourceMeta,
+  type ResourceType,
+} from './resources/types.ts'
+export type { AnyResource, Resource, ResourceSpecs, StoreMeta } from './resources/resource.ts'
+export {
+  BUILTIN_CA_KEY_TYPES,
+  type BuiltinCaConfig,
+  type BuiltinCaKeyType,
+  backendMode,
+  type CaBackendSpec,
+  type DataSource,
+  type DpCertSpec,
+  enabledBackend,
+  MTLS_MODES,
+  type MeshSpec,
+  type MtlsMode,
+  type MtlsSpec,
+  mtlsEnabled,
+  type ProvidedCaConfig,
+} from './resources/mesh.ts'
+export {
+  type DataplaneGateway,
+  type DataplaneInbound,
+  type DataplaneSpec,
+  dataplaneTagSet,
+  SERVICE_TAG,
+  type Tags,
+} from './resources/dataplane.ts'
+export type { DataplaneInsightSpec, DataplaneMtlsInsight } from './resources/dataplane-insight.ts'
+export type { DataplaneStat, MeshInsightSpec } from './resources/mesh-insight.ts'
+export type { SecretSpec } from './resources/secret.ts'
+export type { Selector, TrafficPermissionSpec } from './resources/traffic-permission.ts'
+export { specFromJson, specToJson } from './resources/codec.ts'
+export { decodeUniversal, encodeUniversal } from './resources/universal-form.ts'
+export {
+  decodeKubernetes,
+  encodeKubernetes,
+  KUMA_API_VERSION,
+  KUMA_SECRET_TYPE,
+  type KubernetesEncodeOptions,
+  MESH_LABEL,
+} from './resources/kubernetes-form.ts'
+export { decodeResource } from './resources/decode-resource.ts'
+export { parseYamlDocuments } from './resources/yaml-documents.ts'
+export { validateResource } from './resources/validate.ts'
+export { MAX_MESH_NAME_LENGTH, MAX_NAME_LENGTH, validateResourceMeta } from './resources/names.ts'
+
+// CAs
+export type {
+  BackendValidation,
+  CaBackend,
+  CaContext,
+  LoadedCa,
+  SecretAccess,
+  StoredSecret,
+} from './ca/ca-backend.ts'
+export {
+  BUILTIN_CA_TYPE,
+  BUILTIN_RSA_BITS,
+  builtinCaBackend,
+  builtinCertSecretName,
+  builtinKeySecretName,
+  createBuiltinRoot,
+  DEFAULT_CA_LIFETIME_MS,
+} from './ca/builtin.ts'
+export { PROVIDED_CA_TYPE, providedCaBackend } from './ca/provided.ts'
+export { type CaBackendRegistry, caBackendFor, defaultCaBackends } from './ca/registry.ts'
+export {
+  DEFAULT_DATAPLANE_KEY_TYPE,
+  isKeyType,
+  KEY_TYPES,
+  type KeyFamily,
+  type KeyType,
+  keyFamily,
+  keyGenParams,
+} from './ca/key-types.ts'
+export { certificatesFromPem, decodePem, encodePem, type PemBlock } from './ca/pem.ts'
+export {
+  ecdsaHash,
+  importPrivateKey,
+  type ParsedPrivateKey,
+  type PrivateKeyAlgorithm,
+  parsePkcs8,
+  parsePrivateKeyPem,
+  privateKeyToPem,
+  signingAlgorithm,
+} from './ca/private-key.ts'
+export { privateKeyMatchesSpki } from './ca/key-match.ts'
+export { signingCaId } from './ca/signing-ca.ts'
+
+// Identities and issuance
+export {
+  identityUris,
+  kumaUri,
+  meshSpiffeId,
+  serviceSpiffeId,
+} from './identity/spiffe.ts'
+export {
+  authorityKeyId,
+  BACKDATE_MS,
+  DEFAULT_DATAPLANE_CERT_LIFETIME_MS,
+  leafExtensions,
+  leafKeyUsage,
+  spkiKeyFamily,
+} from './identity/leaf-profile.ts'
+export {
+  createIdentityIssuer,
+  type DataplaneIdentity,
+  dataplaneCertLifetimeMs,
+  type IdentityIssuer,
+  type IdentityIssuerOptions,
+  type IdentityRequest,
+  type IdentityResult,
+  type MeshTrust,
+} from './issuance/identity-issuer.ts'
+export {
+  DEFAULT_ROTATION_JITTER,
+  type RotationInput,
+  rotationInstant,
+  shouldRotate,
+} from './issuance/rotation.ts'
+export { trustBundlePem } from './issuance/trust-bundle.ts'
+export { MIN_RSA_BITS, verifiedCsrPublicKey } from './issuance/csr.ts'
+
+// Authorization
+export {
+  type ConnectionCheck,
+  defaultTrafficPermission,
+  isConnectionAllowed,
+  selectTrafficPermission,
+  sourcePrincipals,
+  type TrafficPermission,
+} from './authz/traffic-permission.ts'
+
+// Ports and in-memory adapters
+export {
+  type Clock,
+  type Logger,
+  type LogLevel,
+  type Random,
+  type ReadFile,
+  silentLogger,
+  systemClock,
+  webRandom,
+} from './ports/runtime.ts'
+export {
+  DEFAULT_PAGE_SIZE,
+  type ListOptions,
+  type ListPage,
+  MAX_PAGE_SIZE,
+  type Store,
+  type StoredResource,
+  type StoreEvent,
+  type StoreEventAction,
+  type Unsubscribe,
+  type WatchOptions,
+} from './ports/store.ts'
+export type {
+  IssuedLeaf,
+  IssueOutcome,
+  KeyPairBytes,
+  LeafRequest,
+  Signer,
+  SigningCa,
+  SubjectKey,
+} from './ports/signer.ts'
+export {
+  createMemoryStore,
+  createMemoryStoreData,
+  type MemoryStoreData,
+  type MemoryStoreOptions,
+} from './adapters/memory-store.ts'
+export {
+  certificateSigningAlgorithm,
+  createInlineSigner,
+  generateKeyPairBytes,
+  serialHex,
+} from './adapters/inline-signer.ts'
+
+// Managers
+export {
+  createResourceManager,
+  decodeStored,
+  type PlainResourceType,
+  type ResourceManager,
+  type ResourcePage,
+} from './managers/resource-manager.ts'
+export {
+  createSecretManager,
+  ENCRYPTION_KEY_BYTES,
+  generateEncryptionKey,
+  importEncryptionKey,
+  type SecretGuard,
+  type SecretManager,
+  type SecretManagerOptions,
+  type SecretPage,
+  type SecretRecord,
+  type SystemSecretAccess,
+} from './managers/secret-manager.ts'
+export {
+  createMeshManager,
+  isOnline,
+  type MeshManager,
+  type MeshManagerOptions,
+  type MeshUpdateOptions,
+  type MeshValidation,
+  type MeshWriteResult,
+} from './managers/mesh-manager.ts'
+export { createMeshcaCore, type MeshcaCore, type MeshcaCoreOptions } from './managers/meshca-core.ts'
