@@ -5,8 +5,8 @@
  */
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { keyGenParams } from '../src/ca/key-types.ts'
 import { createInlineSigner } from '../src/adapters/inline-signer.ts'
+import { keyGenParams } from '../src/ca/key-types.ts'
 import type { LeafRequest, Signer } from '../src/ports/signer.ts'
 import { createTestCa, type TestCa } from '../src/testing/fixtures.ts'
 
@@ -69,8 +69,14 @@ async function main() {
     createTestCa({ keyType: 'RSA_2048' }),
     createTestCa({ keyType: 'ECDSA_P256' }),
   ])
-  const rsaKeys = (await crypto.subtle.generateKey(rsaParams, true, ['sign', 'verify'])) as CryptoKeyPair
-  const ecKeys = (await crypto.subtle.generateKey(ecParams, true, ['sign', 'verify'])) as CryptoKeyPair
+  const rsaKeys = (await crypto.subtle.generateKey(rsaParams, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair
+  const ecKeys = (await crypto.subtle.generateKey(ecParams, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair
   const rsaSpki = new Uint8Array(await crypto.subtle.exportKey('spki', rsaKeys.publicKey))
   const ecSpki = new Uint8Array(await crypto.subtle.exportKey('spki', ecKeys.publicKey))
   const batch = 8
@@ -148,7 +154,9 @@ async function main() {
     }
   }
   if (values.reporter === 'json') {
-    console.log(JSON.stringify({ runtime: process.version, concurrency, windowMs, rounds, rows }, null, 2))
+    console.log(
+      JSON.stringify({ runtime: process.version, concurrency, windowMs, rounds, rows }, null, 2)
+    )
   }
   await signer.close()
 }

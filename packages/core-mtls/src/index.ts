@@ -7,76 +7,40 @@
  */
 import './polyfill.ts'
 
-// Errors and validation
 export {
-  ERROR_CODES,
-  type ErrorCode,
-  formatViolations,
-  isMeshcaError,
-  MeshcaError,
-  type MeshcaErrorOptions,
-  toMeshcaError,
-  type Violation,
-  validationError,
-} from './errors.ts'
-export { indexPath, joinPath, ViolationList } from './validation.ts'
-export { formatKumaDuration, isKumaDuration, parseKumaDuration } from './duration.ts'
-
-// Resources
+  certificateSigningAlgorithm,
+  createInlineSigner,
+  generateKeyPairBytes,
+  serialHex,
+} from './adapters/inline-signer.ts'
 export {
-  isMeshScoped,
-  isResourceType,
-  type JsonObject,
-  type JsonValue,
-  RESOURCE_TYPES,
-  type ResourceKey,
-  type ResourceMeta,
-  type ResourceType,
-} from './resources/types.ts'
-export type { AnyResource, Resource, ResourceSpecs, StoreMeta } from './resources/resource.ts'
+  createMemoryStore,
+  createMemoryStoreData,
+  type MemoryStoreData,
+  type MemoryStoreOptions,
+} from './adapters/memory-store.ts'
+// Authorization
 export {
-  BUILTIN_CA_KEY_TYPES,
-  type BuiltinCaConfig,
-  type BuiltinCaKeyType,
-  backendMode,
-  type CaBackendSpec,
-  type DataSource,
-  type DpCertSpec,
-  enabledBackend,
-  MTLS_MODES,
-  type MeshSpec,
-  type MtlsMode,
-  type MtlsSpec,
-  mtlsEnabled,
-  type ProvidedCaConfig,
-} from './resources/mesh.ts'
+  type ConnectionCheck,
+  compareSelectorRanks,
+  defaultTrafficPermission,
+  isConnectionAllowed,
+  type SelectorRank,
+  selectorMatches,
+  selectorRank,
+  selectTrafficPermission,
+  sourcePrincipals,
+  type TrafficPermission,
+} from './authz/traffic-permission.ts'
 export {
-  type DataplaneGateway,
-  type DataplaneInbound,
-  type DataplaneSpec,
-  dataplaneTagSet,
-  SERVICE_TAG,
-  type Tags,
-} from './resources/dataplane.ts'
-export type { DataplaneInsightSpec, DataplaneMtlsInsight } from './resources/dataplane-insight.ts'
-export type { DataplaneStat, MeshInsightSpec } from './resources/mesh-insight.ts'
-export type { SecretSpec } from './resources/secret.ts'
-export type { Selector, TrafficPermissionSpec } from './resources/traffic-permission.ts'
-export { specFromJson, specToJson } from './resources/codec.ts'
-export { decodeUniversal, encodeUniversal } from './resources/universal-form.ts'
-export {
-  decodeKubernetes,
-  encodeKubernetes,
-  KUMA_API_VERSION,
-  KUMA_SECRET_TYPE,
-  type KubernetesEncodeOptions,
-  MESH_LABEL,
-} from './resources/kubernetes-form.ts'
-export { decodeResource } from './resources/decode-resource.ts'
-export { parseYamlDocuments } from './resources/yaml-documents.ts'
-export { validateResource } from './resources/validate.ts'
-export { MAX_MESH_NAME_LENGTH, MAX_NAME_LENGTH, validateResourceMeta } from './resources/names.ts'
-
+  BUILTIN_CA_TYPE,
+  BUILTIN_RSA_BITS,
+  builtinCaBackend,
+  builtinCertSecretName,
+  builtinKeySecretName,
+  createBuiltinRoot,
+  DEFAULT_CA_LIFETIME_MS,
+} from './ca/builtin.ts'
 // CAs
 export type {
   BackendValidation,
@@ -87,16 +51,35 @@ export type {
   StoredSecret,
 } from './ca/ca-backend.ts'
 export {
-  BUILTIN_CA_TYPE,
-  BUILTIN_RSA_BITS,
-  builtinCaBackend,
-  builtinCertSecretName,
-  builtinKeySecretName,
-  createBuiltinRoot,
-  DEFAULT_CA_LIFETIME_MS,
-} from './ca/builtin.ts'
-export { PROVIDED_CA_TYPE, providedCaBackend } from './ca/provided.ts'
-export { type CaBackendRegistry, caBackendFor, defaultCaBackends } from './ca/registry.ts'
+  CA_FLAG_NOT_SET,
+  type CaCertificate,
+  type CaCertificatesReading,
+  type CaCheckResult,
+  type CaKeyPair,
+  type CaKeyPairReading,
+  type CaReadFailure,
+  checkCaCertificates,
+  checkCaRequirements,
+  checkChainLinks,
+  checkValidityPeriods,
+  isSelfSigned,
+  KEY_AGREEMENT_SET,
+  KEY_CERT_SIGN_NOT_SET,
+  loadCaKeyPair,
+  parseCaCertificate,
+  parseCaCertificates,
+  readCaKeyPair,
+  validateCaKeyPair,
+} from './ca/ca-certificate-checks.ts'
+export {
+  asDataSource,
+  DATA_SOURCE_NOT_CHOSEN,
+  dataSourceShapeError,
+  decodeInlineBase64,
+  loadDataSource,
+  validateDataSource,
+} from './ca/data-source.ts'
+export { privateKeyMatchesSpki } from './ca/key-match.ts'
 export {
   DEFAULT_DATAPLANE_KEY_TYPE,
   isKeyType,
@@ -117,16 +100,22 @@ export {
   privateKeyToPem,
   signingAlgorithm,
 } from './ca/private-key.ts'
-export { privateKeyMatchesSpki } from './ca/key-match.ts'
+export { PROVIDED_CA_TYPE, providedCaBackend } from './ca/provided.ts'
+export { type CaBackendRegistry, caBackendFor, defaultCaBackends } from './ca/registry.ts'
 export { signingCaId } from './ca/signing-ca.ts'
-
-// Identities and issuance
+export { formatKumaDuration, isKumaDuration, parseKumaDuration } from './duration.ts'
+// Errors and validation
 export {
-  identityUris,
-  kumaUri,
-  meshSpiffeId,
-  serviceSpiffeId,
-} from './identity/spiffe.ts'
+  ERROR_CODES,
+  type ErrorCode,
+  formatViolations,
+  isMeshcaError,
+  MeshcaError,
+  type MeshcaErrorOptions,
+  toMeshcaError,
+  type Violation,
+  validationError,
+} from './errors.ts'
 export {
   authorityKeyId,
   BACKDATE_MS,
@@ -135,6 +124,14 @@ export {
   leafKeyUsage,
   spkiKeyFamily,
 } from './identity/leaf-profile.ts'
+// Identities and issuance
+export {
+  identityUris,
+  kumaUri,
+  meshSpiffeId,
+  serviceSpiffeId,
+} from './identity/spiffe.ts'
+export { MIN_RSA_BITS, verifiedCsrPublicKey } from './issuance/csr.ts'
 export {
   createIdentityIssuer,
   type DataplaneIdentity,
@@ -152,63 +149,20 @@ export {
   shouldRotate,
 } from './issuance/rotation.ts'
 export { trustBundlePem } from './issuance/trust-bundle.ts'
-export { MIN_RSA_BITS, verifiedCsrPublicKey } from './issuance/csr.ts'
-
-// Authorization
 export {
-  type ConnectionCheck,
-  defaultTrafficPermission,
-  isConnectionAllowed,
-  selectTrafficPermission,
-  sourcePrincipals,
-  type TrafficPermission,
-} from './authz/traffic-permission.ts'
-
-// Ports and in-memory adapters
+  createMeshManager,
+  isOnline,
+  type MeshManager,
+  type MeshManagerOptions,
+  type MeshUpdateOptions,
+  type MeshValidation,
+  type MeshWriteResult,
+} from './managers/mesh-manager.ts'
 export {
-  type Clock,
-  type Logger,
-  type LogLevel,
-  type Random,
-  type ReadFile,
-  silentLogger,
-  systemClock,
-  webRandom,
-} from './ports/runtime.ts'
-export {
-  DEFAULT_PAGE_SIZE,
-  type ListOptions,
-  type ListPage,
-  MAX_PAGE_SIZE,
-  type Store,
-  type StoredResource,
-  type StoreEvent,
-  type StoreEventAction,
-  type Unsubscribe,
-  type WatchOptions,
-} from './ports/store.ts'
-export type {
-  IssuedLeaf,
-  IssueOutcome,
-  KeyPairBytes,
-  LeafRequest,
-  Signer,
-  SigningCa,
-  SubjectKey,
-} from './ports/signer.ts'
-export {
-  createMemoryStore,
-  createMemoryStoreData,
-  type MemoryStoreData,
-  type MemoryStoreOptions,
-} from './adapters/memory-store.ts'
-export {
-  certificateSigningAlgorithm,
-  createInlineSigner,
-  generateKeyPairBytes,
-  serialHex,
-} from './adapters/inline-signer.ts'
-
+  createMeshcaCore,
+  type MeshcaCore,
+  type MeshcaCoreOptions,
+} from './managers/meshca-core.ts'
 // Managers
 export {
   createResourceManager,
@@ -229,13 +183,100 @@ export {
   type SecretRecord,
   type SystemSecretAccess,
 } from './managers/secret-manager.ts'
+// Ports and in-memory adapters
 export {
-  createMeshManager,
-  isOnline,
-  type MeshManager,
-  type MeshManagerOptions,
-  type MeshUpdateOptions,
-  type MeshValidation,
-  type MeshWriteResult,
-} from './managers/mesh-manager.ts'
-export { createMeshcaCore, type MeshcaCore, type MeshcaCoreOptions } from './managers/meshca-core.ts'
+  type Clock,
+  type Logger,
+  type LogLevel,
+  type Random,
+  type ReadFile,
+  silentLogger,
+  systemClock,
+  webRandom,
+} from './ports/runtime.ts'
+export type {
+  IssuedLeaf,
+  IssueOutcome,
+  KeyPairBytes,
+  LeafRequest,
+  Signer,
+  SigningCa,
+  SubjectKey,
+} from './ports/signer.ts'
+export {
+  DEFAULT_PAGE_SIZE,
+  type ListOptions,
+  type ListPage,
+  MAX_PAGE_SIZE,
+  type Store,
+  type StoredResource,
+  type StoreEvent,
+  type StoreEventAction,
+  type Unsubscribe,
+  type WatchOptions,
+} from './ports/store.ts'
+export { specFromJson, specToJson } from './resources/codec.ts'
+export {
+  type DataplaneGateway,
+  type DataplaneInbound,
+  type DataplaneSpec,
+  dataplaneTagSet,
+  SERVICE_TAG,
+  type Tags,
+} from './resources/dataplane.ts'
+export type { DataplaneInsightSpec, DataplaneMtlsInsight } from './resources/dataplane-insight.ts'
+export { validateDataplaneSpec } from './resources/dataplane-validator.ts'
+export { decodeResource } from './resources/decode-resource.ts'
+export {
+  DEFAULT_MESH,
+  decodeKubernetes,
+  encodeKubernetes,
+  KUMA_API_VERSION,
+  KUMA_SECRET_TYPE,
+  type KubernetesEncodeOptions,
+  MESH_LABEL,
+} from './resources/kubernetes-form.ts'
+export {
+  BUILTIN_CA_KEY_TYPES,
+  type BuiltinCaConfig,
+  type BuiltinCaKeyType,
+  backendMode,
+  type CaBackendSpec,
+  type DataSource,
+  type DpCertSpec,
+  enabledBackend,
+  type MeshSpec,
+  MTLS_MODES,
+  type MtlsMode,
+  type MtlsSpec,
+  mtlsEnabled,
+  type ProvidedCaConfig,
+} from './resources/mesh.ts'
+export type { DataplaneStat, MeshInsightSpec } from './resources/mesh-insight.ts'
+export { validateMeshSpec } from './resources/mesh-validator.ts'
+export {
+  MAX_MESH_NAME_LENGTH,
+  MAX_NAME_LENGTH,
+  meshNameProblem,
+  nameProblem,
+  validateResourceMeta,
+} from './resources/names.ts'
+export type { AnyResource, Resource, ResourceSpecs, StoreMeta } from './resources/resource.ts'
+export type { SecretSpec } from './resources/secret.ts'
+export type { Selector, TrafficPermissionSpec } from './resources/traffic-permission.ts'
+export { validateTrafficPermissionSpec } from './resources/traffic-permission-validator.ts'
+// Resources
+export {
+  isMeshScoped,
+  isResourceType,
+  type JsonObject,
+  type JsonValue,
+  RESOURCE_TYPES,
+  type ResourceKey,
+  type ResourceMeta,
+  type ResourceType,
+} from './resources/types.ts'
+export { decodeUniversal, encodeUniversal } from './resources/universal-form.ts'
+export { validateResource, validateSecretSpec } from './resources/validate.ts'
+export { parseYamlDocuments } from './resources/yaml-documents.ts'
+export { indexPath, joinPath, ViolationList } from './validation.ts'

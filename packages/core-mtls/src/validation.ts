@@ -22,7 +22,8 @@ export class ViolationList {
 
   /** Re-roots every violation of `others` under `prefix`. */
   addAll(prefix: string, others: readonly Violation[]): void {
-    for (const v of others) this.#items.push({ field: joinPath(prefix, v.field), message: v.message })
+    for (const v of others)
+      this.#items.push({ field: joinPath(prefix, v.field), message: v.message })
   }
 
   throwIfAny(): void {

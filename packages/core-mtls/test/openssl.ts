@@ -9,7 +9,11 @@ export interface OpensslResult {
   readonly output: string
 }
 
-export function openssl(args: readonly string[], files: Record<string, string> = {}, input?: string): OpensslResult {
+export function openssl(
+  args: readonly string[],
+  files: Record<string, string> = {},
+  input?: string
+): OpensslResult {
   const dir = mkdtempSync(join(tmpdir(), 'meshca-openssl-'))
   try {
     for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
@@ -29,8 +33,13 @@ export function openssl(args: readonly string[], files: Record<string, string> =
 }
 
 /** `openssl verify -x509_strict` of a leaf (plus untrusted intermediates) against a bundle. */
-export function verifyStrict(bundlePem: string, chainPem: string, extra: readonly string[] = []): OpensslResult {
-  const certs = chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g) ?? []
+export function verifyStrict(
+  bundlePem: string,
+  chainPem: string,
+  extra: readonly string[] = []
+): OpensslResult {
+  const certs =
+    chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g) ?? []
   const [leaf, ...intermediates] = certs
   const files: Record<string, string> = { 'bundle.pem': bundlePem, 'leaf.pem': leaf ?? '' }
   const args = ['verify', '-x509_strict', '-CAfile', 'bundle.pem', ...extra]
@@ -85,12 +94,64 @@ export function opensslChain(keyAlgorithm: 'rsa:2048' | 'ec' = 'rsa:2048'): {
   intermediatePem: string
   intermediateKeyPem: string
 } {
-  const newkey = keyAlgorithm === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048']
+  const newkey =
+    keyAlgorithm === 'ec'
+      ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']
+      : ['-newkey', 'rsa:2048']
   const files = opensslFiles(
     [
-      ['req', '-x509', ...newkey, '-nodes', '-keyout', 'root.key', '-out', 'root.pem', '-subj', '/O=Example/CN=Example Root', '-days', '365', '-config', 'ext.cnf', '-extensions', 'ca'],
-      ['req', '-new', ...newkey, '-nodes', '-keyout', 'int.key', '-out', 'int.csr', '-subj', '/O=Example/CN=Example Intermediate', '-config', 'ext.cnf'],
-      ['x509', '-req', '-in', 'int.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', '4242', '-out', 'int.pem', '-days', '365', '-extfile', 'ext.cnf', '-extensions', 'intermediate'],
+      [
+        'req',
+        '-x509',
+        ...newkey,
+        '-nodes',
+        '-keyout',
+        'root.key',
+        '-out',
+        'root.pem',
+        '-subj',
+        '/O=Example/CN=Example Root',
+        '-days',
+        '365',
+        '-config',
+        'ext.cnf',
+        '-extensions',
+        'ca',
+      ],
+      [
+        'req',
+        '-new',
+        ...newkey,
+        '-nodes',
+        '-keyout',
+        'int.key',
+        '-out',
+        'int.csr',
+        '-subj',
+        '/O=Example/CN=Example Intermediate',
+        '-config',
+        'ext.cnf',
+      ],
+      [
+        'x509',
+        '-req',
+        '-in',
+        'int.csr',
+        '-CA',
+        'root.pem',
+        '-CAkey',
+        'root.key',
+        '-set_serial',
+        '4242',
+        '-out',
+        'int.pem',
+        '-days',
+        '365',
+        '-extfile',
+        'ext.cnf',
+        '-extensions',
+        'intermediate',
+      ],
     ],
     { 'ext.cnf': `[req]\ndistinguished_name=dn\n[dn]\n${CA_EXTENSIONS}` },
     ['root.pem', 'root.key', 'int.pem', 'int.key']

@@ -67,14 +67,19 @@ const GOLDEN_URIS = [
 ]
 
 function expectLeafProfile(id: DataplaneIdentity, keyUsage: string) {
-  const leafPem = id.certificateChainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/)?.[0] ?? ''
+  const leafPem =
+    id.certificateChainPem.match(
+      /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/
+    )?.[0] ?? ''
   const text = certificateText(leafPem)
   expect(text).toMatch(/Subject: ?\n/)
   expect(text).toMatch(
     /X509v3 Subject Alternative Name: critical\s+URI:spiffe:\/\/default\/web, URI:spiffe:\/\/default\/web-api, URI:kuma:\/\/kuma.io\/service\/web, URI:kuma:\/\/kuma.io\/service\/web-api, URI:kuma:\/\/version\/v1\n/
   )
   expect(text).toMatch(new RegExp(`X509v3 Key Usage: critical\\s+${keyUsage}\\n`))
-  expect(text).toMatch(/X509v3 Extended Key Usage: \s*\n\s+TLS Web Server Authentication, TLS Web Client Authentication\n/)
+  expect(text).toMatch(
+    /X509v3 Extended Key Usage: \s*\n\s+TLS Web Server Authentication, TLS Web Client Authentication\n/
+  )
   expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE\n/)
   expect(text).toContain('X509v3 Authority Key Identifier')
   const node = new X509Certificate(leafPem)
@@ -98,13 +103,20 @@ describe('builtin CAs', () => {
     const id = await issueFor(ctx, meshWith(backend))
     const verified = verifyStrict(id.trustBundlePem, id.certificateChainPem)
     expect(verified.output).toContain('leaf.pem: OK')
-    const { node, lifetime, text } = expectLeafProfile(id, 'Digital Signature, Key Encipherment, Key Agreement')
+    const { node, lifetime, text } = expectLeafProfile(
+      id,
+      'Digital Signature, Key Encipherment, Key Agreement'
+    )
     expect(text).toContain('Public-Key: (2048 bit)')
     expect(Math.abs(lifetime - 86_400_000)).toBeLessThan(1_000)
     expect(id.privateKeyPem).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/)
     // The private key belongs to the certificate (openssl's view).
-    const keyModulus = openssl(['rsa', '-noout', '-modulus', '-in', 'k.pem'], { 'k.pem': id.privateKeyPem ?? '' })
-    const certModulus = openssl(['x509', '-noout', '-modulus', '-in', 'c.pem'], { 'c.pem': id.certificateChainPem })
+    const keyModulus = openssl(['rsa', '-noout', '-modulus', '-in', 'k.pem'], {
+      'k.pem': id.privateKeyPem ?? '',
+    })
+    const certModulus = openssl(['x509', '-noout', '-modulus', '-in', 'c.pem'], {
+      'c.pem': id.certificateChainPem,
+    })
     expect(keyModulus.output).toBe(certModulus.output)
     expect(node.checkIssued(new X509Certificate(id.trustBundlePem))).toBe(true)
     expect(id.backend).toBe('ca-1')
@@ -141,7 +153,12 @@ describe('builtin CAs', () => {
     const ours = await issueFor(ctx, meshWith(backend))
     const issuer = createIdentityIssuer({ ctx, caBackends: defaultCaBackends(), signer })
     const theirs = identity(
-      await issuer.issue({ mesh: 'other', meshSpec: meshWith(backend), dataplane: 'x', dataplaneSpec: web })
+      await issuer.issue({
+        mesh: 'other',
+        meshSpec: meshWith(backend),
+        dataplane: 'x',
+        dataplaneSpec: web,
+      })
     )
     const result = verifyStrict(ours.trustBundlePem, theirs.certificateChainPem)
     expect(result.ok).toBe(false)
@@ -158,8 +175,12 @@ describe('builtin CAs', () => {
     const after = await issueFor(ctx, meshWith(b, [a]))
     expect(before.supportedBackends).toEqual(['ca-1', 'ca-2'])
     // Each side's bundle accepts the other side's certificate: the switch needs no downtime.
-    expect(verifyStrict(before.trustBundlePem, after.certificateChainPem).output).toContain('leaf.pem: OK')
-    expect(verifyStrict(after.trustBundlePem, before.certificateChainPem).output).toContain('leaf.pem: OK')
+    expect(verifyStrict(before.trustBundlePem, after.certificateChainPem).output).toContain(
+      'leaf.pem: OK'
+    )
+    expect(verifyStrict(after.trustBundlePem, before.certificateChainPem).output).toContain(
+      'leaf.pem: OK'
+    )
   })
 })
 
@@ -204,8 +225,13 @@ describe('provided CAs', () => {
     expect(verifyStrict(chain.rootPem, id.certificateChainPem).output).toContain('leaf.pem: OK')
     // Kuma's peers, which get the whole file as bundle and only the leaf, verify too.
     expect(id.trustBundlePem).toBe(chain.intermediatePem + chain.rootPem)
-    const leafOnly = id.certificateChainPem.slice(0, id.certificateChainPem.indexOf('-----END CERTIFICATE-----') + 26)
-    expect(verifyStrict(id.trustBundlePem, leafOnly, ['-partial_chain']).output).toContain('leaf.pem: OK')
+    const leafOnly = id.certificateChainPem.slice(
+      0,
+      id.certificateChainPem.indexOf('-----END CERTIFICATE-----') + 26
+    )
+    expect(verifyStrict(id.trustBundlePem, leafOnly, ['-partial_chain']).output).toContain(
+      'leaf.pem: OK'
+    )
     const leaf = new X509Certificate(leafOnly)
     expect(leaf.checkIssued(new X509Certificate(chain.intermediatePem))).toBe(true)
   })
@@ -223,7 +249,22 @@ describe('CSR flow (decision 17)', () => {
 
   function csr(newkey: string[], subjectAltName: string): { csr: string; key: string } {
     const files = opensslFiles(
-      [['req', '-new', ...newkey, '-nodes', '-keyout', 'k.pem', '-out', 'r.pem', '-subj', '/CN=admin', '-addext', `subjectAltName=${subjectAltName}`]],
+      [
+        [
+          'req',
+          '-new',
+          ...newkey,
+          '-nodes',
+          '-keyout',
+          'k.pem',
+          '-out',
+          'r.pem',
+          '-subj',
+          '/CN=admin',
+          '-addext',
+          `subjectAltName=${subjectAltName}`,
+        ],
+      ],
       {},
       ['k.pem', 'r.pem']
     )
@@ -233,7 +274,10 @@ describe('CSR flow (decision 17)', () => {
   it('signs the workload’s key for the data plane’s identity, ignoring the SANs it asks for', async () => {
     const ctx = testCaContext()
     await builtinCaBackend.ensure(ctx, 'default', backend)
-    const request = csr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'URI:spiffe://default/admin')
+    const request = csr(
+      ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+      'URI:spiffe://default/admin'
+    )
     const id = await issueFor(ctx, meshWith(backend), request.csr)
     expect(id.privateKeyPem).toBeUndefined()
     expect(verifyStrict(id.trustBundlePem, id.certificateChainPem).output).toContain('leaf.pem: OK')
@@ -250,7 +294,12 @@ describe('CSR flow (decision 17)', () => {
     const weak = csr(['-newkey', 'rsa:1024'], 'URI:spiffe://default/web')
     await expect(issueFor(ctx, meshWith(backend), weak.csr)).rejects.toMatchObject({
       code: 'INVALID',
-      violations: [{ field: 'csr', message: 'RSA key of 1024 bits is too weak; at least 2048 bits are required' }],
+      violations: [
+        {
+          field: 'csr',
+          message: 'RSA key of 1024 bits is too weak; at least 2048 bits are required',
+        },
+      ],
     })
     const good = csr(['-newkey', 'rsa:2048'], 'URI:spiffe://default/web')
     const der = Buffer.from(good.csr.replace(/-----[^-]+-----|\s/g, ''), 'base64')
@@ -269,8 +318,17 @@ describe('CSR flow (decision 17)', () => {
 
 describe('mTLS off', () => {
   it('answers DISABLED without a certificate', async () => {
-    const issuer = createIdentityIssuer({ ctx: testCaContext(), caBackends: defaultCaBackends(), signer })
-    const result = await issuer.issue({ mesh: 'default', meshSpec: { other: {} }, dataplane: 'web-1', dataplaneSpec: web })
+    const issuer = createIdentityIssuer({
+      ctx: testCaContext(),
+      caBackends: defaultCaBackends(),
+      signer,
+    })
+    const result = await issuer.issue({
+      mesh: 'default',
+      meshSpec: { other: {} },
+      dataplane: 'web-1',
+      dataplaneSpec: web,
+    })
     expect(result).toEqual({ mode: 'DISABLED' })
   })
 })

@@ -8,18 +8,8 @@ import {
   parsePkcs8,
 } from '../ca/private-key.ts'
 import { MeshcaError, toMeshcaError } from '../errors.ts'
-import {
-  authorityKeyId,
-  leafExtensions,
-  spkiKeyFamily,
-} from '../identity/leaf-profile.ts'
-import type {
-  IssueOutcome,
-  KeyPairBytes,
-  LeafRequest,
-  Signer,
-  SigningCa,
-} from '../ports/signer.ts'
+import { authorityKeyId, leafExtensions, spkiKeyFamily } from '../identity/leaf-profile.ts'
+import type { IssueOutcome, KeyPairBytes, LeafRequest, Signer, SigningCa } from '../ports/signer.ts'
 import { toArrayBuffer, toHex } from '../util/bytes.ts'
 
 interface PreparedCa {
@@ -47,14 +37,19 @@ export function certificateSigningAlgorithm(key: ParsedPrivateKey): Algorithm | 
 /** Serial bytes as the hex that @peculiar/x509 encodes as a positive INTEGER. */
 export function serialHex(serial: Uint8Array): string {
   if (serial.length === 0 || serial.length > 20) {
-    throw new MeshcaError('INVALID', 'serial number must be 1 to 20 bytes', { path: 'serialNumber' })
+    throw new MeshcaError('INVALID', 'serial number must be 1 to 20 bytes', {
+      path: 'serialNumber',
+    })
   }
   const hex = toHex(serial)
   // A leading 1 bit would read as a negative INTEGER; DER wants a 0x00 byte in front.
   return (serial[0] ?? 0) & 0x80 ? `00${hex}` : hex
 }
 
-export async function generateKeyPairBytes(crypto: Crypto, keyType: KeyType): Promise<KeyPairBytes> {
+export async function generateKeyPairBytes(
+  crypto: Crypto,
+  keyType: KeyType
+): Promise<KeyPairBytes> {
   const pair = (await crypto.subtle.generateKey(keyGenParams(keyType), true, [
     'sign',
     'verify',

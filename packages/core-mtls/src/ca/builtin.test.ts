@@ -27,7 +27,9 @@ describe('builtin CA validation', () => {
     (await builtinCaBackend.validate(testCaContext(), mesh, b)).violations
 
   it('accepts the brief example', async () => {
-    expect(await validate(backend('ca-1', { caCert: { RSAbits: 2048, expiration: '10y' } }))).toEqual([])
+    expect(
+      await validate(backend('ca-1', { caCert: { RSAbits: 2048, expiration: '10y' } }))
+    ).toEqual([])
   })
 
   it('rejects an upper-case name (Kuma golden, decision 7 path)', async () => {
@@ -51,17 +53,24 @@ describe('builtin CA validation', () => {
   })
 
   it('validates RSAbits and expiration at admission (decision 8)', async () => {
-    expect(await validate(backend('ca-1', { caCert: { RSAbits: 1024, expiration: '1h30m' } }))).toEqual([
+    expect(
+      await validate(backend('ca-1', { caCert: { RSAbits: 1024, expiration: '1h30m' } }))
+    ).toEqual([
       { field: 'conf.caCert.RSAbits', message: 'must be one of 2048, 3072, 4096, 8192' },
       { field: 'conf.caCert.expiration', message: 'has to be a valid format' },
     ])
     expect(await validate(backend('ca-1', { caCert: { RSAbits: 2056 } }))).toHaveLength(1)
-    expect(await validate(backend('ca-1', { caCert: { RSAbits: 4096, expiration: '30d' } }))).toEqual([])
+    expect(
+      await validate(backend('ca-1', { caCert: { RSAbits: 4096, expiration: '30d' } }))
+    ).toEqual([])
   })
 
   it('reports a config of the wrong shape like Kuma', async () => {
     expect(await validate(backend('ca-1', { caCert: { RSAbits: 'x' } }))).toEqual([
-      { field: 'conf', message: 'could not convert backend config: caCert.RSAbits: expected a number' },
+      {
+        field: 'conf',
+        message: 'could not convert backend config: caCert.RSAbits: expected a number',
+      },
     ])
   })
 
@@ -76,7 +85,11 @@ describe('builtin CA material', () => {
   it('creates a root with Kuma’s profile as two Secrets', async () => {
     const ctx = testCaContext()
     const before = Date.now()
-    await builtinCaBackend.ensure(ctx, 'default', backend('ca-1', { caCert: { expiration: '10y' } }))
+    await builtinCaBackend.ensure(
+      ctx,
+      'default',
+      backend('ca-1', { caCert: { expiration: '10y' } })
+    )
     const certPem = await secretText(ctx, 'default', 'default.ca-builtin-cert-ca-1')
     const keyPem = await secretText(ctx, 'default', 'default.ca-builtin-key-ca-1')
     expect(keyPem).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/)
@@ -149,7 +162,11 @@ describe('builtin CA material', () => {
   it('repairs a certificate left without its key with a coherent new pair (decision 11)', async () => {
     const ctx = testCaContext()
     const orphan = await createBuiltinRoot(ctx, 'default', 'RSA_2048', 3600_000)
-    await ctx.secrets.create('default', builtinCertSecretName('default', 'ca-1'), new TextEncoder().encode(orphan.certificatePem))
+    await ctx.secrets.create(
+      'default',
+      builtinCertSecretName('default', 'ca-1'),
+      new TextEncoder().encode(orphan.certificatePem)
+    )
     await builtinCaBackend.ensure(ctx, 'default', backend('ca-1'))
     const loaded = await builtinCaBackend.load(ctx, 'default', backend('ca-1'))
     expect(loaded.trustBundlePem).not.toBe(orphan.certificatePem)
@@ -160,8 +177,16 @@ describe('builtin CA material', () => {
     const a = await createBuiltinRoot(ctx, 'default', 'RSA_2048', 3600_000)
     const b = await createBuiltinRoot(ctx, 'default', 'RSA_2048', 3600_000)
     const enc = new TextEncoder()
-    await ctx.secrets.create('default', builtinCertSecretName('default', 'ca-1'), enc.encode(a.certificatePem))
-    await ctx.secrets.create('default', builtinKeySecretName('default', 'ca-1'), enc.encode(b.keyPem))
+    await ctx.secrets.create(
+      'default',
+      builtinCertSecretName('default', 'ca-1'),
+      enc.encode(a.certificatePem)
+    )
+    await ctx.secrets.create(
+      'default',
+      builtinKeySecretName('default', 'ca-1'),
+      enc.encode(b.keyPem)
+    )
     await expect(builtinCaBackend.load(ctx, 'default', backend('ca-1'))).rejects.toMatchObject({
       code: 'CA_UNAVAILABLE',
       message:
@@ -170,7 +195,9 @@ describe('builtin CA material', () => {
   })
 
   it('reports a missing CA with Kuma’s message (golden)', async () => {
-    await expect(builtinCaBackend.load(testCaContext(), 'default', backend('ca-1'))).rejects.toMatchObject({
+    await expect(
+      builtinCaBackend.load(testCaContext(), 'default', backend('ca-1'))
+    ).rejects.toMatchObject({
       code: 'CA_UNAVAILABLE',
       message:
         'failed to load CA key pair for Mesh "default" and backend "ca-1": Resource not found: type="Secret" name="default.ca-builtin-cert-ca-1" mesh="default"',
@@ -180,7 +207,9 @@ describe('builtin CA material', () => {
   it('ends with exactly one pair when several control planes create the CA at once (decision 12)', async () => {
     const secrets = memorySecretAccess()
     const contexts = Array.from({ length: 4 }, () => testCaContext({ secrets }))
-    await Promise.all(contexts.map((ctx) => builtinCaBackend.ensure(ctx, 'default', backend('ca-1'))))
+    await Promise.all(
+      contexts.map((ctx) => builtinCaBackend.ensure(ctx, 'default', backend('ca-1')))
+    )
     const loaded = await Promise.all(
       contexts.map((ctx) => builtinCaBackend.load(ctx, 'default', backend('ca-1')))
     )

@@ -12,9 +12,15 @@ import {
 } from '../resources/mesh.ts'
 import type { JsonObject } from '../resources/types.ts'
 import { fromUtf8, toArrayBuffer, toHex, utf8 } from '../util/bytes.ts'
-import type { BackendValidation, CaBackend, CaContext, LoadedCa, StoredSecret } from './ca-backend.ts'
-import { keyGenParams, type KeyType, rsaKeyType } from './key-types.ts'
+import type {
+  BackendValidation,
+  CaBackend,
+  CaContext,
+  LoadedCa,
+  StoredSecret,
+} from './ca-backend.ts'
 import { privateKeyMatchesSpki } from './key-match.ts'
+import { type KeyType, keyGenParams, rsaKeyType } from './key-types.ts'
 import { certificatesFromPem, decodePem, encodePem } from './pem.ts'
 import {
   type ParsedPrivateKey,
@@ -86,7 +92,10 @@ function parseConfig(conf: JsonObject | undefined): {
   }
 }
 
-function validateConfig(config: BuiltinCaConfig, violations: Violation[]): ParsedConfig | undefined {
+function validateConfig(
+  config: BuiltinCaConfig,
+  violations: Violation[]
+): ParsedConfig | undefined {
   const caCert = config.caCert ?? {}
   const family = caCert.keyType ?? 'RSA'
   if (!(BUILTIN_CA_KEY_TYPES as readonly string[]).includes(family)) {
@@ -117,7 +126,11 @@ function validateConfig(config: BuiltinCaConfig, violations: Violation[]): Parse
   }
   if (violations.length > 0) return undefined
   const keyType: KeyType =
-    family === 'ECDSA_P256' ? 'ECDSA_P256' : family === 'ECDSA_P384' ? 'ECDSA_P384' : (rsa ?? 'RSA_2048')
+    family === 'ECDSA_P256'
+      ? 'ECDSA_P256'
+      : family === 'ECDSA_P384'
+        ? 'ECDSA_P384'
+        : (rsa ?? 'RSA_2048')
   return { keyType, lifetimeMs }
 }
 
@@ -181,8 +194,14 @@ export async function createBuiltinRoot(
       signingAlgorithm: rootSigningAlgorithm(parsedKey),
       extensions: [
         new x509.BasicConstraintsExtension(true, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: meshSpiffeId(mesh) }], false),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+          true
+        ),
+        new x509.SubjectAlternativeNameExtension(
+          [{ type: 'url', value: meshSpiffeId(mesh) }],
+          false
+        ),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
       ],
     },
@@ -242,14 +261,16 @@ async function readPair(ctx: CaContext, mesh: string, backend: string): Promise<
   return { cert, key }
 }
 
-async function pairMatches(ctx: CaContext, cert: StoredSecret, key: StoredSecret): Promise<boolean> {
+async function pairMatches(
+  ctx: CaContext,
+  cert: StoredSecret,
+  key: StoredSecret
+): Promise<boolean> {
   try {
     const certDer = certificatesFromPem(fromUtf8(cert.data))[0]
     if (!certDer) return false
     const parsedKey = parsePrivateKeyPem(decodePem(fromUtf8(key.data)))
-    const spki = new Uint8Array(
-      new x509.X509Certificate(toArrayBuffer(certDer)).publicKey.rawData
-    )
+    const spki = new Uint8Array(new x509.X509Certificate(toArrayBuffer(certDer)).publicKey.rawData)
     return await privateKeyMatchesSpki(ctx.crypto, parsedKey, spki)
   } catch {
     return false
@@ -310,7 +331,11 @@ async function ensureBuiltin(ctx: CaContext, mesh: string, backend: CaBackendSpe
   )
 }
 
-async function loadBuiltin(ctx: CaContext, mesh: string, backend: CaBackendSpec): Promise<LoadedCa> {
+async function loadBuiltin(
+  ctx: CaContext,
+  mesh: string,
+  backend: CaBackendSpec
+): Promise<LoadedCa> {
   const certName = builtinCertSecretName(mesh, backend.name)
   const fail = (cause: string, error?: unknown) =>
     new MeshcaError(

@@ -1,6 +1,6 @@
 import type { Violation } from '../errors.ts'
-import type { SigningCa } from '../ports/signer.ts'
 import type { Clock, Logger, Random, ReadFile } from '../ports/runtime.ts'
+import type { SigningCa } from '../ports/signer.ts'
 import type { CaBackendSpec } from '../resources/mesh.ts'
 
 export interface StoredSecret {

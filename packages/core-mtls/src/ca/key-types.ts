@@ -1,6 +1,13 @@
 /** Key types meshca can generate and sign with (decision 16). Kuma itself only knows RSA-2048. */
 
-export const KEY_TYPES = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECDSA_P256', 'ECDSA_P384', 'ED25519'] as const
+export const KEY_TYPES = [
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECDSA_P256',
+  'ECDSA_P384',
+  'ED25519',
+] as const
 
 export type KeyType = (typeof KEY_TYPES)[number]
 

@@ -24,7 +24,9 @@ export function decodePem(text: string): PemBlock[] {
 }
 
 export function encodePem(label: string, der: Uint8Array): string {
-  const body = toBase64(der).replace(/(.{64})/g, '$1\n').replace(/\n$/, '')
+  const body = toBase64(der)
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`
 }
 

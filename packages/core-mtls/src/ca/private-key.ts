@@ -1,4 +1,10 @@
-import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from '@peculiar/asn1-ecc'
+import {
+  ECParameters,
+  ECPrivateKey,
+  id_ecPublicKey,
+  id_secp256r1,
+  id_secp384r1,
+} from '@peculiar/asn1-ecc'
 import { PrivateKey, PrivateKeyInfo } from '@peculiar/asn1-pkcs8'
 import { id_rsaEncryption, RSAPrivateKey } from '@peculiar/asn1-rsa'
 import { AsnConvert } from '@peculiar/asn1-schema'

@@ -41,7 +41,10 @@ export function kumaUri(tag: string, value: string): string {
  * The URI SANs of a data plane certificate, in Kuma's order: one SPIFFE ID per sorted service,
  * then `kuma://<tag>/<value>` for every tag key (sorted) and value (sorted, unique), services included.
  */
-export function identityUris(mesh: string, tagSet: ReadonlyMap<string, readonly string[]>): string[] {
+export function identityUris(
+  mesh: string,
+  tagSet: ReadonlyMap<string, readonly string[]>
+): string[] {
   const uris: string[] = []
   for (const service of tagSet.get(SERVICE_TAG) ?? []) uris.push(serviceSpiffeId(mesh, service))
   const keys = [...tagSet.keys()].sort()

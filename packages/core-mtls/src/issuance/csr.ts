@@ -1,8 +1,8 @@
 import '../polyfill.ts'
 import * as x509 from '@peculiar/x509'
+import { decodePem } from '../ca/pem.ts'
 import { MeshcaError } from '../errors.ts'
 import { spkiKeyFamily } from '../identity/leaf-profile.ts'
-import { decodePem } from '../ca/pem.ts'
 import { toArrayBuffer } from '../util/bytes.ts'
 
 /** Smallest RSA modulus a workload key may have; below it the CSR is refused. */
@@ -60,7 +60,9 @@ async function checkKeyStrength(crypto: Crypto, spki: Uint8Array): Promise<void>
     )
     const bits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength
     if (bits < MIN_RSA_BITS) {
-      throw invalid(`RSA key of ${bits} bits is too weak; at least ${MIN_RSA_BITS} bits are required`)
+      throw invalid(
+        `RSA key of ${bits} bits is too weak; at least ${MIN_RSA_BITS} bits are required`
+      )
     }
   } else if (family === 'EC') {
     const curve = new x509.PublicKey(toArrayBuffer(spki)).algorithm as EcKeyAlgorithm

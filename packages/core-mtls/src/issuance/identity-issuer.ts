@@ -8,7 +8,7 @@ import { isMeshcaError, MeshcaError, toMeshcaError } from '../errors.ts'
 import { BACKDATE_MS, DEFAULT_DATAPLANE_CERT_LIFETIME_MS } from '../identity/leaf-profile.ts'
 import { identityUris } from '../identity/spiffe.ts'
 import type { LeafRequest, Signer, SubjectKey } from '../ports/signer.ts'
-import { dataplaneTagSet, type DataplaneSpec } from '../resources/dataplane.ts'
+import { type DataplaneSpec, dataplaneTagSet } from '../resources/dataplane.ts'
 import {
   backendMode,
   type CaBackendSpec,
@@ -106,12 +106,17 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
     )
     const enabled = all.find((ca) => ca.backend === enabledSpec.name)
     if (!enabled) {
-      throw new MeshcaError('CA_UNAVAILABLE', `CA default backend in mesh "${mesh}" has to be defined`)
+      throw new MeshcaError(
+        'CA_UNAVAILABLE',
+        `CA default backend in mesh "${mesh}" has to be defined`
+      )
     }
     return { enabled, all, trustBundlePem: trustBundlePem(all) }
   }
 
-  async function issueMany(requests: readonly IdentityRequest[]): Promise<(IdentityResult | MeshcaError)[]> {
+  async function issueMany(
+    requests: readonly IdentityRequest[]
+  ): Promise<(IdentityResult | MeshcaError)[]> {
     const results: (IdentityResult | MeshcaError)[] = new Array(requests.length)
     // Requests are grouped by mesh so that each mesh's CAs load once and go to the signer as one batch.
     const byMesh = new Map<string, number[]>()
@@ -171,7 +176,9 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
         trust.enabled.signing,
         prepared.map((p) => p.leaf)
       )
-      const intermediatesPem = trust.enabled.intermediates.map((der) => encodePem('CERTIFICATE', der))
+      const intermediatesPem = trust.enabled.intermediates.map((der) =>
+        encodePem('CERTIFICATE', der)
+      )
       const supportedBackends = trust.all.map((ca) => ca.backend)
       prepared.forEach((p, k) => {
         const outcome = outcomes[k]
@@ -189,7 +196,9 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
           dataplane: request.dataplane,
           backend: backendSpec.name,
           supportedBackends,
-          certificateChainPem: [encodePem('CERTIFICATE', certificate), ...intermediatesPem].join(''),
+          certificateChainPem: [encodePem('CERTIFICATE', certificate), ...intermediatesPem].join(
+            ''
+          ),
           ...(privateKey ? { privateKeyPem: privateKeyToPem(parsePkcs8(privateKey)) } : {}),
           trustBundlePem: trust.trustBundlePem,
           serialNumber: toHex(p.leaf.serialNumber),

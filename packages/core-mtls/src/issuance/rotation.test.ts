@@ -9,14 +9,29 @@ describe('rotationInstant', () => {
     expect(rotationInstant({ generation, expiration: hourLater })).toEqual(
       new Date('2026-01-01T00:48:00Z')
     )
-    expect(shouldRotate(new Date(generation.getTime() + 48 * 60_000), { generation, expiration: hourLater })).toBe(false)
-    expect(shouldRotate(new Date(generation.getTime() + 48 * 60_000 + 1), { generation, expiration: hourLater })).toBe(true)
+    expect(
+      shouldRotate(new Date(generation.getTime() + 48 * 60_000), {
+        generation,
+        expiration: hourLater,
+      })
+    ).toBe(false)
+    expect(
+      shouldRotate(new Date(generation.getTime() + 48 * 60_000 + 1), {
+        generation,
+        expiration: hourLater,
+      })
+    ).toBe(true)
   })
 
   it('spreads rotation over the jitter window and never before 4/5', () => {
     const lifetime = 3600_000
     const lowest = rotationInstant({ generation, expiration: hourLater, jitter: 0.05, unit: 0 })
-    const highest = rotationInstant({ generation, expiration: hourLater, jitter: 0.05, unit: 0.999999 })
+    const highest = rotationInstant({
+      generation,
+      expiration: hourLater,
+      jitter: 0.05,
+      unit: 0.999999,
+    })
     expect(lowest.getTime() - generation.getTime()).toBe(lifetime * 0.8)
     expect(highest.getTime() - generation.getTime()).toBeLessThan(lifetime * 0.85)
     expect(highest.getTime() - generation.getTime()).toBeGreaterThan(lifetime * 0.849)

@@ -14,7 +14,8 @@ export function trustBundlePem(cas: readonly LoadedCa[]): string {
   for (const ca of cas) {
     const fresh = certificatesFromPem(ca.trustBundlePem).some((der) => !seen.has(toHex(der)))
     for (const der of certificatesFromPem(ca.trustBundlePem)) seen.add(toHex(der))
-    if (fresh) parts.push(ca.trustBundlePem.endsWith('\n') ? ca.trustBundlePem : `${ca.trustBundlePem}\n`)
+    if (fresh)
+      parts.push(ca.trustBundlePem.endsWith('\n') ? ca.trustBundlePem : `${ca.trustBundlePem}\n`)
   }
   return parts.join('')
 }

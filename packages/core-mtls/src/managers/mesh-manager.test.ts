@@ -21,7 +21,13 @@ function setup(store: Store = createMemoryStore()) {
 }
 
 function mesh(name: string, json: JsonObject, meta?: Resource['meta']): Resource<'Mesh'> {
-  return { type: 'Mesh', name, mesh: '', spec: specFromJson('Mesh', json), ...(meta ? { meta } : {}) }
+  return {
+    type: 'Mesh',
+    name,
+    mesh: '',
+    spec: specFromJson('Mesh', json),
+    ...(meta ? { meta } : {}),
+  }
 }
 
 const builtinExample = {
@@ -44,12 +50,20 @@ function dataplane(meshName: string, name: string, service: string): Resource<'D
     name,
     mesh: meshName,
     spec: specFromJson('Dataplane', {
-      networking: { address: '10.0.0.1', inbound: [{ port: 8080, tags: { 'kuma.io/service': service } }] },
+      networking: {
+        address: '10.0.0.1',
+        inbound: [{ port: 8080, tags: { 'kuma.io/service': service } }],
+      },
     }),
   }
 }
 
-function insight(meshName: string, name: string, supported: string[], online = true): Resource<'DataplaneInsight'> {
+function insight(
+  meshName: string,
+  name: string,
+  supported: string[],
+  online = true
+): Resource<'DataplaneInsight'> {
   return {
     type: 'DataplaneInsight',
     name,
@@ -58,7 +72,12 @@ function insight(meshName: string, name: string, supported: string[], online = t
       subscriptions: [
         online
           ? { id: 's1', controlPlaneInstanceId: 'cp', connectTime: '2026-01-01T00:00:00Z' }
-          : { id: 's1', controlPlaneInstanceId: 'cp', connectTime: '2026-01-01T00:00:00Z', disconnectTime: '2026-01-01T01:00:00Z' },
+          : {
+              id: 's1',
+              controlPlaneInstanceId: 'cp',
+              connectTime: '2026-01-01T00:00:00Z',
+              disconnectTime: '2026-01-01T01:00:00Z',
+            },
       ],
       mTLS: { issuedBackend: supported[0] ?? '', supportedBackends: supported },
     }),
@@ -75,7 +94,11 @@ describe('MeshManager', () => {
       'default.ca-builtin-cert-ca-1',
       'default.ca-builtin-key-ca-1',
     ])
-    const raw = await store.get({ type: 'Secret', mesh: 'default', name: 'default.ca-builtin-key-ca-1' })
+    const raw = await store.get({
+      type: 'Secret',
+      mesh: 'default',
+      name: 'default.ca-builtin-key-ca-1',
+    })
     expect(JSON.stringify(raw?.spec)).not.toContain('PRIVATE KEY')
     expect(Object.keys(raw?.spec ?? {})).toEqual(['encrypted'])
     const tp = await core.resources.get('TrafficPermission', 'default', 'allow-all-default')
@@ -84,7 +107,9 @@ describe('MeshManager', () => {
 
   it('validates all CAs on create (Kuma golden: provided without conf)', async () => {
     const { core } = setup()
-    const spec = { mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'provided' }] } }
+    const spec = {
+      mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'provided' }] },
+    }
     await expect(core.meshes.create(mesh('default', spec))).rejects.toMatchObject({
       code: 'INVALID',
       message:
@@ -97,13 +122,18 @@ describe('MeshManager', () => {
     const spec = {
       mtls: {
         enabledBackend: 'ca-1',
-        backends: [{ name: 'ca-1', type: 'provided', conf: { cert: { secret: 'c' }, key: { secret: 'k' } } }],
+        backends: [
+          { name: 'ca-1', type: 'provided', conf: { cert: { secret: 'c' }, key: { secret: 'k' } } },
+        ],
       },
     }
     const error = await core.meshes.create(mesh('default', spec)).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'INVALID' })
     const violations = (error as { violations: { field: string; message: string }[] }).violations
-    expect(violations.map((v) => v.field)).toEqual(['mtls.backends[0].conf.cert', 'mtls.backends[0].conf.key'])
+    expect(violations.map((v) => v.field)).toEqual([
+      'mtls.backends[0].conf.cert',
+      'mtls.backends[0].conf.key',
+    ])
     expect(violations[0]?.message).toBe(
       'could not load data: Resource not found: type="Secret" name="k" mesh="default"'
     )
@@ -121,15 +151,43 @@ describe('MeshManager', () => {
       },
     }
     await expect(core.meshes.create(mesh('default', spec))).rejects.toMatchObject({
-      violations: [{ field: 'mtls.backends[0].type', message: 'could not find installed plugin for this type' }],
+      violations: [
+        {
+          field: 'mtls.backends[0].type',
+          message: 'could not find installed plugin for this type',
+        },
+      ],
     })
   })
 
   it('returns requirement-4 warnings with a successful create (decision 5)', async () => {
     const { core } = setup()
     const files = opensslFiles(
-      [['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=ds', '-days', '30', '-config', 'x.cnf', '-extensions', 'ext']],
-      { 'x.cnf': '[req]\ndistinguished_name=dn\n[dn]\n[ext]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,digitalSignature,keyEncipherment\nsubjectKeyIdentifier=hash\n' },
+      [
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          'k.pem',
+          '-out',
+          'c.pem',
+          '-subj',
+          '/CN=ds',
+          '-days',
+          '30',
+          '-config',
+          'x.cnf',
+          '-extensions',
+          'ext',
+        ],
+      ],
+      {
+        'x.cnf':
+          '[req]\ndistinguished_name=dn\n[dn]\n[ext]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,digitalSignature,keyEncipherment\nsubjectKeyIdentifier=hash\n',
+      },
       ['k.pem', 'c.pem']
     )
     await core.meshes.create(mesh('default', {}))
@@ -138,7 +196,13 @@ describe('MeshManager', () => {
     const spec = {
       mtls: {
         enabledBackend: 'ca-1',
-        backends: [{ name: 'ca-1', type: 'provided', conf: { cert: { secret: 'ca-cert' }, key: { secret: 'ca-key' } } }],
+        backends: [
+          {
+            name: 'ca-1',
+            type: 'provided',
+            conf: { cert: { secret: 'ca-cert' }, key: { secret: 'ca-key' } },
+          },
+        ],
       },
     }
     const current = await core.meshes.get('default')
@@ -166,25 +230,52 @@ describe('MeshManager', () => {
     const switched = { mtls: { ...twoBackends.mtls, enabledBackend: 'ca-2' } }
     const error = await core.meshes.update(mesh('default', switched)).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'INVALID', path: 'mtls.enabledBackend' })
-    expect((error as Error).message).toContain('2 online data plane proxies do not list backend "ca-2"')
+    expect((error as Error).message).toContain(
+      '2 online data plane proxies do not list backend "ca-2"'
+    )
     // Once they received the bundle with ca-2, the switch is safe. The offline one does not count.
     for (const name of ['web-1', 'web-2']) {
       const current = await core.resources.get('DataplaneInsight', 'default', name)
       if (!current) throw new Error('missing insight')
-      await core.resources.update({ ...current, spec: insight('default', name, ['ca-1', 'ca-2']).spec })
+      await core.resources.update({
+        ...current,
+        spec: insight('default', name, ['ca-1', 'ca-2']).spec,
+      })
     }
-    await expect(core.meshes.update(mesh('default', switched))).resolves.toMatchObject({ warnings: [] })
+    await expect(core.meshes.update(mesh('default', switched))).resolves.toMatchObject({
+      warnings: [],
+    })
     expect((await core.meshes.get('default'))?.spec.mtls?.enabledBackend).toBe('ca-2')
   })
 
   it('has an explicit override for disaster recovery', async () => {
     const { core } = setup()
-    await core.meshes.create(mesh('default', { mtls: { enabledBackend: 'a', backends: [{ name: 'a', type: 'builtin' }, { name: 'b', type: 'builtin' }] } }))
+    await core.meshes.create(
+      mesh('default', {
+        mtls: {
+          enabledBackend: 'a',
+          backends: [
+            { name: 'a', type: 'builtin' },
+            { name: 'b', type: 'builtin' },
+          ],
+        },
+      })
+    )
     await core.resources.create(dataplane('default', 'web-1', 'web'))
     await core.resources.create(insight('default', 'web-1', ['a']))
-    const switched = mesh('default', { mtls: { enabledBackend: 'b', backends: [{ name: 'a', type: 'builtin' }, { name: 'b', type: 'builtin' }] } })
+    const switched = mesh('default', {
+      mtls: {
+        enabledBackend: 'b',
+        backends: [
+          { name: 'a', type: 'builtin' },
+          { name: 'b', type: 'builtin' },
+        ],
+      },
+    })
     await expect(core.meshes.update(switched)).rejects.toMatchObject({ code: 'INVALID' })
-    await expect(core.meshes.update(switched, { allowUnsafeBackendSwitch: true })).resolves.toBeDefined()
+    await expect(
+      core.meshes.update(switched, { allowUnsafeBackendSwitch: true })
+    ).resolves.toBeDefined()
   })
 
   it('refuses to delete a mesh with data planes, then cascades to its secrets and policies', async () => {
@@ -205,7 +296,9 @@ describe('MeshManager', () => {
   it('guards secrets in use: delete refused with Kuma’s message, breaking updates refused (decision 10)', async () => {
     const { core } = setup()
     await core.meshes.create(mesh('default', builtinExample))
-    await expect(core.secrets.delete('default', 'default.ca-builtin-cert-ca-1')).rejects.toMatchObject({
+    await expect(
+      core.secrets.delete('default', 'default.ca-builtin-cert-ca-1')
+    ).rejects.toMatchObject({
       violations: [
         {
           field: 'name',
@@ -222,7 +315,11 @@ describe('MeshManager', () => {
         enabledBackend: 'ca-1',
         backends: [
           ...builtinExample.mtls.backends,
-          { name: 'ca-2', type: 'provided', conf: { cert: { secret: 'ca-cert' }, key: { secret: 'ca-key' } } },
+          {
+            name: 'ca-2',
+            type: 'provided',
+            conf: { cert: { secret: 'ca-cert' }, key: { secret: 'ca-key' } },
+          },
         ],
       },
     }
@@ -230,10 +327,18 @@ describe('MeshManager', () => {
     const current = await core.secrets.get('default', 'ca-key')
     if (!current) throw new Error('missing secret')
     await expect(
-      core.secrets.update('default', 'ca-key', enc.encode(chain.intermediateKeyPem), current.version)
+      core.secrets.update(
+        'default',
+        'ca-key',
+        enc.encode(chain.intermediateKeyPem),
+        current.version
+      )
     ).rejects.toMatchObject({ code: 'INVALID', path: 'data' })
     // The CA still signs with the old, matching key.
-    const trust = await core.identities.loadMeshTrust('default', (await core.meshes.get('default'))?.spec ?? { other: {} })
+    const trust = await core.identities.loadMeshTrust(
+      'default',
+      (await core.meshes.get('default'))?.spec ?? { other: {} }
+    )
     expect(trust?.all.map((ca) => ca.backend)).toEqual(['ca-1', 'ca-2'])
   })
 

@@ -1,6 +1,6 @@
+import { defaultTrafficPermission } from '../authz/traffic-permission.ts'
 import type { CaContext, SecretAccess, StoredSecret } from '../ca/ca-backend.ts'
 import { type CaBackendRegistry, defaultCaBackends } from '../ca/registry.ts'
-import { defaultTrafficPermission } from '../authz/traffic-permission.ts'
 import { isMeshcaError, MeshcaError, type Violation, validationError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
 import type { DataplaneInsightSpec } from '../resources/dataplane-insight.ts'
@@ -33,7 +33,11 @@ export interface MeshUpdateOptions {
 
 export interface MeshManager {
   get(name: string): Promise<Resource<'Mesh'> | undefined>
-  validate(mesh: Resource<'Mesh'>, previous?: Resource<'Mesh'>, options?: MeshUpdateOptions): Promise<MeshValidation>
+  validate(
+    mesh: Resource<'Mesh'>,
+    previous?: Resource<'Mesh'>,
+    options?: MeshUpdateOptions
+  ): Promise<MeshValidation>
   create(mesh: Resource<'Mesh'>): Promise<MeshWriteResult>
   update(mesh: Resource<'Mesh'>, options?: MeshUpdateOptions): Promise<MeshWriteResult>
   delete(name: string): Promise<void>
@@ -69,7 +73,12 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
   const caBackends = options.caBackends ?? defaultCaBackends()
   const resources = options.resources ?? createResourceManager(store)
 
-  async function validateBackends(mesh: Resource<'Mesh'>, context: CaContext, out: ViolationList, warnings: ViolationList) {
+  async function validateBackends(
+    mesh: Resource<'Mesh'>,
+    context: CaContext,
+    out: ViolationList,
+    warnings: ViolationList
+  ) {
     const backends = mesh.spec.mtls?.backends ?? []
     for (const [i, backend] of backends.entries()) {
       const plugin = caBackends.get(backend.type)
@@ -210,7 +219,10 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       } catch (error) {
         if (!isMeshcaError(error, 'ALREADY_EXISTS')) throw error
       }
-      ctx.logger.log('info', 'mesh created', { mesh: mesh.name, mtls: mesh.spec.mtls?.enabledBackend ?? '' })
+      ctx.logger.log('info', 'mesh created', {
+        mesh: mesh.name,
+        mtls: mesh.spec.mtls?.enabledBackend ?? '',
+      })
       return { mesh: created, warnings }
     },
     async update(mesh, updateOptions = {}) {
@@ -236,12 +248,16 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
     },
     async delete(name) {
       const mesh = await store.get({ type: 'Mesh', mesh: '', name })
-      if (!mesh) throw new MeshcaError('NOT_FOUND', `Resource not found: type="Mesh" name="${name}"`)
+      if (!mesh)
+        throw new MeshcaError('NOT_FOUND', `Resource not found: type="Mesh" name="${name}"`)
       if (!options.unsafeDelete) {
         const dataplanes = await store.list('Dataplane', { mesh: name, size: 1 })
         if (dataplanes.total > 0) {
           throw validationError([
-            { field: 'mesh', message: 'unable to delete mesh, there are still some dataplanes attached' },
+            {
+              field: 'mesh',
+              message: 'unable to delete mesh, there are still some dataplanes attached',
+            },
           ])
         }
       }

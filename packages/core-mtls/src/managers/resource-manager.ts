@@ -1,10 +1,9 @@
-import { isMeshcaError, MeshcaError } from '../errors.ts'
+import { isMeshcaError, MeshcaError, validationError } from '../errors.ts'
 import type { ListOptions, Store, StoredResource } from '../ports/store.ts'
 import { specFromJson, specToJson } from '../resources/codec.ts'
 import type { Resource } from '../resources/resource.ts'
 import { isMeshScoped, type ResourceType } from '../resources/types.ts'
 import { validateResource } from '../resources/validate.ts'
-import { validationError } from '../errors.ts'
 
 /** Types whose specs pass through this manager; Secrets go through the SecretManager (encryption). */
 export type PlainResourceType = Exclude<ResourceType, 'Secret'>
@@ -20,14 +19,23 @@ export interface ResourcePage<T extends ResourceType> {
  * names), decoding on the way out. A stored row that no longer decodes is CORRUPTED, with its key.
  */
 export interface ResourceManager {
-  get<T extends PlainResourceType>(type: T, mesh: string, name: string): Promise<Resource<T> | undefined>
+  get<T extends PlainResourceType>(
+    type: T,
+    mesh: string,
+    name: string
+  ): Promise<Resource<T> | undefined>
   list<T extends PlainResourceType>(type: T, options?: ListOptions): Promise<ResourcePage<T>>
   /** Every resource of a type (and mesh), following pagination. */
   listAll<T extends PlainResourceType>(type: T, mesh?: string): Promise<Resource<T>[]>
   create<T extends PlainResourceType>(resource: Resource<T>): Promise<Resource<T>>
   /** Optimistic: `resource.meta.version` must be the stored version (CONFLICT otherwise). */
   update<T extends PlainResourceType>(resource: Resource<T>): Promise<Resource<T>>
-  delete(type: PlainResourceType, mesh: string, name: string, expectedVersion?: string): Promise<void>
+  delete(
+    type: PlainResourceType,
+    mesh: string,
+    name: string,
+    expectedVersion?: string
+  ): Promise<void>
 }
 
 export function decodeStored<T extends ResourceType>(type: T, row: StoredResource): Resource<T> {

@@ -1,14 +1,14 @@
 import '../polyfill.ts'
 import * as x509 from '@peculiar/x509'
 import { createBuiltinRoot } from '../ca/builtin.ts'
+import type { CaContext, SecretAccess, StoredSecret } from '../ca/ca-backend.ts'
 import type { KeyType } from '../ca/key-types.ts'
 import { certificatesFromPem, decodePem } from '../ca/pem.ts'
 import { parsePrivateKeyPem } from '../ca/private-key.ts'
 import { signingCaId } from '../ca/signing-ca.ts'
-import type { CaContext, SecretAccess, StoredSecret } from '../ca/ca-backend.ts'
 import { MeshcaError } from '../errors.ts'
-import type { SigningCa } from '../ports/signer.ts'
 import { silentLogger, systemClock, webRandom } from '../ports/runtime.ts'
+import type { SigningCa } from '../ports/signer.ts'
 import { fromUtf8, toArrayBuffer } from '../util/bytes.ts'
 
 export interface TestCa {
@@ -41,7 +41,11 @@ export async function testCaFromPem(
   if (!der) throw new Error('no certificate in PEM')
   const key = parsePrivateKeyPem(decodePem(keyPem))
   return {
-    signing: { id: await signingCaId(crypto, der, key.pkcs8), certificate: der, privateKey: key.pkcs8 },
+    signing: {
+      id: await signingCaId(crypto, der, key.pkcs8),
+      certificate: der,
+      privateKey: key.pkcs8,
+    },
     certificatePem,
     keyPem,
     certificate: new x509.X509Certificate(toArrayBuffer(der)),
@@ -66,15 +70,25 @@ export function memorySecretAccess(): SecretAccess & {
     },
     async create(mesh, name, data) {
       if (entries.has(key(mesh, name))) {
-        throw new MeshcaError('ALREADY_EXISTS', `Resource already exists: type="Secret" name="${name}" mesh="${mesh}"`)
+        throw new MeshcaError(
+          'ALREADY_EXISTS',
+          `Resource already exists: type="Secret" name="${name}" mesh="${mesh}"`
+        )
       }
       entries.set(key(mesh, name), { data: new Uint8Array(data), version: String(++version) })
     },
     async update(mesh, name, data, expectedVersion) {
       const current = entries.get(key(mesh, name))
-      if (!current) throw new MeshcaError('NOT_FOUND', `Resource not found: type="Secret" name="${name}" mesh="${mesh}"`)
+      if (!current)
+        throw new MeshcaError(
+          'NOT_FOUND',
+          `Resource not found: type="Secret" name="${name}" mesh="${mesh}"`
+        )
       if (current.version !== expectedVersion) {
-        throw new MeshcaError('CONFLICT', `Resource conflict: type="Secret" name="${name}" mesh="${mesh}"`)
+        throw new MeshcaError(
+          'CONFLICT',
+          `Resource conflict: type="Secret" name="${name}" mesh="${mesh}"`
+        )
       }
       entries.set(key(mesh, name), { data: new Uint8Array(data), version: String(++version) })
     },

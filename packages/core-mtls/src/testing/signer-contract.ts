@@ -1,8 +1,8 @@
 import '../polyfill.ts'
 import * as x509 from '@peculiar/x509'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KEY_TYPES, type KeyType, keyGenParams } from '../ca/key-types.ts'
 import { privateKeyMatchesSpki } from '../ca/key-match.ts'
+import { KEY_TYPES, type KeyType, keyGenParams } from '../ca/key-types.ts'
 import { parsePkcs8 } from '../ca/private-key.ts'
 import { isMeshcaError } from '../errors.ts'
 import type { LeafRequest, Signer } from '../ports/signer.ts'
@@ -105,11 +105,17 @@ export function runSignerContract(name: string, options: SignerContractOptions):
         ])
         const skid = ca.certificate.getExtension(x509.SubjectKeyIdentifierExtension)
         expect(leaf.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId).toBe(skid?.keyId)
-        expect(await leaf.verify({ publicKey: ca.certificate.publicKey, signatureOnly: true }, crypto)).toBe(true)
+        expect(
+          await leaf.verify({ publicKey: ca.certificate.publicKey, signatureOnly: true }, crypto)
+        ).toBe(true)
         const key = outcome.leaf.privateKey
         if (!key) throw new Error('a generated key must be returned')
         expect(
-          await privateKeyMatchesSpki(crypto, parsePkcs8(key), new Uint8Array(leaf.publicKey.rawData))
+          await privateKeyMatchesSpki(
+            crypto,
+            parsePkcs8(key),
+            new Uint8Array(leaf.publicKey.rawData)
+          )
         ).toBe(true)
       })
     }
@@ -123,8 +129,13 @@ export function runSignerContract(name: string, options: SignerContractOptions):
     })
 
     it('signs a subject-supplied public key without returning a private key', async () => {
-      const pair = await crypto.subtle.generateKey(keyGenParams('RSA_2048'), true, ['sign', 'verify'])
-      const spki = new Uint8Array(await crypto.subtle.exportKey('spki', (pair as CryptoKeyPair).publicKey))
+      const pair = await crypto.subtle.generateKey(keyGenParams('RSA_2048'), true, [
+        'sign',
+        'verify',
+      ])
+      const spki = new Uint8Array(
+        await crypto.subtle.exportKey('spki', (pair as CryptoKeyPair).publicKey)
+      )
       const [outcome] = await signer.issue(rsaCa.signing, [request({ subjectKey: { spki } })])
       if (!outcome?.ok) throw new Error('issue failed')
       expect(outcome.leaf.privateKey).toBeUndefined()

@@ -1,0 +1,85 @@
+/**
+ * Dataplane rules (Kuma `dataplane_validator.go`) for the parts meshca types: the address, the
+ * inbounds and the gateway. Identity comes from these tags, so they are what must be right;
+ * outbounds, probes and the rest are not checked here.
+ */
+import type { Violation } from '../errors.ts'
+import { indexPath } from '../validation.ts'
+import type { DataplaneInbound, DataplaneSpec } from './dataplane.ts'
+import { SERVICE_TAG } from './dataplane.ts'
+import { keyPath } from './json-reader.ts'
+import { checkTags } from './tag-rules.ts'
+
+type Report = (field: string, message: string) => void
+
+export function validateDataplaneSpec(spec: DataplaneSpec): Violation[] {
+  const violations: Violation[] = []
+  const report: Report = (field, message) => violations.push({ field, message })
+  const { networking } = spec
+  if (networking.gateway !== undefined) {
+    if (networking.inbound.length > 0) {
+      const kind = networking.gateway.type === 'BUILTIN' ? 'builtin' : 'delegated'
+      report('networking.inbound', `inbound cannot be defined for ${kind} gateways`)
+    }
+    checkTags('networking.gateway.tags', networking.gateway.tags, { requireService: true }, report)
+  } else if (networking.inbound.length === 0) {
+    report('networking', 'has to contain at least one inbound interface or gateway')
+  }
+  checkAddress(networking.address, report)
+  networking.inbound.forEach((inbound, i) => {
+    checkInbound(inbound, indexPath('networking.inbound', i), report)
+  })
+  return violations
+}
+
+function checkAddress(address: string, report: Report): void {
+  const field = 'networking.address'
+  if (address === '') {
+    report(field, "address can't be empty")
+    return
+  }
+  if (address === '0.0.0.0' || address === '::') report(field, 'must not be 0.0.0.0 or ::')
+  if (!isIp(address) && !isDnsName(address)) {
+    report(field, 'address has to be valid IP address or domain name')
+  }
+}
+
+function checkInbound(inbound: DataplaneInbound, path: string, report: Report): void {
+  checkPort(inbound.port ?? 0, `${path}.port`, report)
+  if (inbound.servicePort !== undefined && inbound.servicePort !== 0) {
+    checkPort(inbound.servicePort, `${path}.servicePort`, report)
+  }
+  if (inbound.address !== undefined && inbound.address !== '' && !isIp(inbound.address)) {
+    report(`${path}.address`, 'address has to be valid IP address')
+  }
+  checkTags(`${path}.tags`, inbound.tags, {}, report)
+  if (!Object.hasOwn(inbound.tags, SERVICE_TAG)) {
+    report(keyPath(`${path}.tags`, SERVICE_TAG), 'tag has to exist')
+  }
+}
+
+function checkPort(port: number, field: string, report: Report): void {
+  if (port < 1 || port > 65535) report(field, 'port must be in the range [1, 65535]')
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+
+/** Go's `net.ParseIP`: dotted IPv4 without leading zeros, or IPv6 without a zone. */
+function isIp(text: string): boolean {
+  if (IPV4.test(text)) return true
+  if (!text.includes(':') || /[^0-9a-fA-F:.]/.test(text)) return false
+  try {
+    new URL(`http://[${text}]/`)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const DNS_NAME = /^([a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$/
+
+/** govalidator's `IsDNSName`, which Kuma uses for addresses. */
+function isDnsName(text: string): boolean {
+  if (text === '' || text.replaceAll('.', '').length > 255) return false
+  return !isIp(text) && DNS_NAME.test(text)
+}
