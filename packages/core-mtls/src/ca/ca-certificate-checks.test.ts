@@ -2,6 +2,7 @@ import 'reflect-metadata'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EXAMPLES_DIR } from '../../test/examples.ts'
 import { CA_EXTENSIONS, type OpensslCa, OpensslCaBuilder } from '../../test/openssl-ca-builder.ts'
 import { isMeshcaError } from '../errors.ts'
 import {
@@ -18,7 +19,6 @@ import {
 import { decodePem, encodePem } from './pem.ts'
 
 const crypto = globalThis.crypto
-const EXAMPLES = '/work/shared/spec/examples'
 // A day ahead, whole seconds: certificates made by openssl just now are valid then.
 const NOW = new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000)
 const NOW_TEXT = NOW.toISOString().replace('.000Z', 'Z')
@@ -84,7 +84,7 @@ describe('validateCaKeyPair: accepted CAs', () => {
   })
 
   it('accepts the product brief’s sample-ca-openssl.sh recipe', async () => {
-    const dir = openssl.runScript(join(EXAMPLES, 'sample-ca-openssl.sh'))
+    const dir = openssl.runScript(join(EXAMPLES_DIR, 'sample-ca-openssl.sh'))
     const certPem = readFileSync(join(dir, 'crt.pem'), 'utf8')
     const keyPem = readFileSync(join(dir, 'key.pem'), 'utf8')
     expect(await validate(certPem, keyPem)).toEqual({ violations: [], warnings: [] })
@@ -425,7 +425,7 @@ describe('validateCaKeyPair: decision 9', () => {
 })
 
 describe('the brief’s intermediate-chain.pem (no key: cert-side checks only)', () => {
-  const pem = readFileSync(join(EXAMPLES, 'intermediate-chain.pem'), 'utf8')
+  const pem = readFileSync(join(EXAMPLES_DIR, 'intermediate-chain.pem'), 'utf8')
 
   it('parses into the intermediate then its root', () => {
     const reading = parseCaCertificates(pem)

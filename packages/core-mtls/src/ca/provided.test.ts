@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EXAMPLES_DIR } from '../../test/examples.ts'
 import { CA_EXTENSIONS, type OpensslCa, OpensslCaBuilder } from '../../test/openssl-ca-builder.ts'
 import { isMeshcaError, MeshcaError } from '../errors.ts'
 import { silentLogger, webRandom } from '../ports/runtime.ts'
@@ -247,7 +248,7 @@ describe('validate: the CA itself (spec §4, decision 9), rooted under conf', ()
   })
 
   it('accepts the product brief’s sample-ca-openssl.sh recipe', async () => {
-    const dir = openssl.runScript('/work/shared/spec/examples/sample-ca-openssl.sh')
+    const dir = openssl.runScript(`${EXAMPLES_DIR}/sample-ca-openssl.sh`)
     const conf = { cert: { file: join(dir, 'crt.pem') }, key: { file: join(dir, 'key.pem') } }
     expect(await validate(conf)).toEqual(accepted)
   })

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { EXAMPLES_DIR } from '../../test/examples.ts'
 import { decodeResource } from './decode-resource.ts'
 import { encodeKubernetes } from './kubernetes-form.ts'
 import type { AnyResource } from './resource.ts'
@@ -9,7 +10,6 @@ import { validateResource } from './validate.ts'
 import { parseYamlDocuments } from './yaml-documents.ts'
 
 /** The product brief's examples (spec/examples); the directory must exist, the test never skips. */
-const EXAMPLES_DIR = process.env.MESHCA_EXAMPLES_DIR ?? '/work/shared/spec/examples'
 
 const exampleFiles = readdirSync(EXAMPLES_DIR)
   .filter((file) => file.endsWith('.yaml'))
