@@ -41,17 +41,27 @@ for (const dir of crossRuntime) {
   const name = dir.split('/').pop()
   steps.push([
     `${name} on Bun`,
-    run(`${name} on Bun`, 'npx', ['bun', '--bun', 'node_modules/vitest/vitest.mjs', 'run', '--root', dir], {
-      MESHCA_EXPECT_RUNTIME: 'bun',
-      MESHCA_TEST_RESULTS: join(resultsDir, 'bun'),
-    }),
+    run(
+      `${name} on Bun`,
+      'npx',
+      ['bun', '--bun', 'node_modules/vitest/vitest.mjs', 'run', '--root', dir],
+      {
+        MESHCA_EXPECT_RUNTIME: 'bun',
+        MESHCA_TEST_RESULTS: join(resultsDir, 'bun'),
+      }
+    ),
   ])
   steps.push([
     `${name} on Deno`,
-    run(`${name} on Deno`, 'npx', ['deno', 'run', '-A', 'node_modules/vitest/vitest.mjs', 'run', '--root', dir], {
-      MESHCA_EXPECT_RUNTIME: 'deno',
-      MESHCA_TEST_RESULTS: join(resultsDir, 'deno'),
-    }),
+    run(
+      `${name} on Deno`,
+      'npx',
+      ['deno', 'run', '-A', 'node_modules/vitest/vitest.mjs', 'run', '--root', dir],
+      {
+        MESHCA_EXPECT_RUNTIME: 'deno',
+        MESHCA_TEST_RESULTS: join(resultsDir, 'deno'),
+      }
+    ),
   ])
 }
 
