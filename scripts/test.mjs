@@ -68,22 +68,29 @@ for (const dir of crossRuntime) {
 let passed = 0
 let failed = 0
 let skipped = 0
+const missingReports = []
 for (const runtime of ['node', 'bun', 'deno']) {
   const dir = join(resultsDir, runtime)
-  if (!existsSync(dir)) continue
-  for (const file of readdirSync(dir)) {
+  const files = existsSync(dir) ? readdirSync(dir) : []
+  // A runner that exits 0 without writing its report proves nothing: count it as a failure.
+  if (files.length === 0) missingReports.push(runtime)
+  for (const file of files) {
     const report = JSON.parse(readFileSync(join(dir, file), 'utf8'))
+    const skippedHere = report.numPendingTests + report.numTodoTests
     console.log(
-      `  ${runtime.padEnd(5)} ${file.replace(/\.json$/, '').padEnd(24)} ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + report.numTodoTests} skipped`
+      `  ${runtime.padEnd(5)} ${file.replace(/\.json$/, '').padEnd(24)} ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skippedHere} skipped`
     )
     passed += report.numPassedTests
     failed += report.numFailedTests
-    skipped += report.numPendingTests + report.numTodoTests
-    if (report.numTotalTestSuites > 0 && report.success === false && report.numFailedTests === 0) {
+    skipped += skippedHere
+    if (report.success === false && report.numFailedTests === 0) {
       // A suite that failed to load has no failed test but must still fail the run.
       failed += 1
     }
   }
+}
+for (const runtime of missingReports) {
+  steps.push([`test report for ${runtime}`, false])
 }
 const failedSteps = steps.filter(([, ok]) => !ok).map(([name]) => name)
 console.log('')
