@@ -5,7 +5,7 @@
  */
 
 import { isKeyType, KEY_TYPES } from '../ca/key-types.ts'
-import { isKumaDuration } from '../duration.ts'
+import { isKumaDuration, parseKumaDuration } from '../duration.ts'
 import type { Violation } from '../errors.ts'
 import { indexPath } from '../validation.ts'
 import { allowedValuesMessage, JsonReader } from './json-reader.ts'
@@ -44,11 +44,12 @@ function checkMtls(mtls: MtlsSpec | undefined, r: JsonReader): void {
   backends.forEach((backend, i) => {
     const at = indexPath('mtls.backends', i)
     // Kuma's rule: once `dpCert` is given, its expiration must parse, so `dpCert: {}` is rejected.
-    if (
-      backend.dpCert !== undefined &&
-      !isKumaDuration(backend.dpCert.rotation?.expiration ?? '')
-    ) {
+    const expiration = backend.dpCert?.rotation?.expiration ?? ''
+    if (backend.dpCert !== undefined && !isKumaDuration(expiration)) {
       r.fail(`${at}.dpCert.rotation.expiration`, 'has to be a valid format')
+    } else if (backend.dpCert !== undefined && parseKumaDuration(expiration) === 0) {
+      // Kuma accepts "0" and then issues certificates that are expired when they are made.
+      r.fail(`${at}.dpCert.rotation.expiration`, 'must be greater than 0')
     }
     const mode: string | undefined = backend.mode
     if (mode !== undefined && !MTLS_MODES.some((m) => m === mode)) {

@@ -146,6 +146,20 @@ mtls:
     ).toEqual([v('mtls.backends[0].dpCert.rotation.expiration', 'has to be a valid format')])
   })
 
+  it('a zero data plane certificate lifetime (meshca: Kuma accepts it and issues expired certs)', () => {
+    expect(
+      meshViolations(`
+mtls:
+  enabledBackend: backend-3
+  backends:
+  - name: backend-3
+    type: builtin
+    dpCert:
+      rotation:
+        expiration: '0'`)
+    ).toEqual([v('mtls.backends[0].dpCert.rotation.expiration', 'must be greater than 0')])
+  })
+
   it('multiple errors', () => {
     expect(
       meshViolations(`
