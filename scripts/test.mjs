@@ -11,8 +11,21 @@ const resultsDir = join(root, '.test-results')
 rmSync(resultsDir, { recursive: true, force: true })
 mkdirSync(resultsDir, { recursive: true })
 
-/** Packages whose suites must also pass on Bun and Deno (DEVELOPERS.md: everything in packages/). */
-const crossRuntime = ['packages/core-mtls']
+/** Packages whose suites must also pass on Bun and Deno, with the files to run there when not all. */
+const crossRuntime = [
+  { dir: 'packages/core-mtls', files: [] },
+  {
+    dir: 'packages/store-postgres',
+    files: [
+      'src',
+      'test/runtime-smoke.integration.test.ts',
+      'test/pglite-store.integration.test.ts',
+      'test/postgres-store.integration.test.ts',
+      'test/both-drivers.integration.test.ts',
+      'test/watch-resume.integration.test.ts',
+    ],
+  },
+]
 
 function run(title, command, args, env = {}) {
   console.log(`\n▶ ${title}: ${command} ${args.join(' ')}`)
@@ -37,33 +50,27 @@ steps.push([
     MESHCA_TEST_RESULTS: join(resultsDir, 'node'),
   }),
 ])
-for (const dir of crossRuntime) {
-  const name = dir.split('/').pop()
-  steps.push([
-    `${name} on Bun`,
-    run(
-      `${name} on Bun`,
-      'npx',
-      ['bun', '--bun', 'node_modules/vitest/vitest.mjs', 'run', '--root', dir],
-      {
-        MESHCA_EXPECT_RUNTIME: 'bun',
-        MESHCA_TEST_RESULTS: join(resultsDir, 'bun'),
-      }
-    ),
-  ])
-  steps.push([
-    `${name} on Deno`,
-    run(
-      `${name} on Deno`,
-      'npx',
-      ['deno', 'run', '-A', 'node_modules/vitest/vitest.mjs', 'run', '--root', dir],
-      {
-        MESHCA_EXPECT_RUNTIME: 'deno',
-        MESHCA_TEST_RESULTS: join(resultsDir, 'deno'),
-      }
-    ),
-  ])
+const RUNTIME_COMMANDS = {
+  bun: ['bun', '--bun', 'node_modules/vitest/vitest.mjs', 'run'],
+  deno: ['deno', 'run', '-A', 'node_modules/vitest/vitest.mjs', 'run'],
 }
+
+/** One workspace's vitest suite on another runtime, its report beside the others of that runtime. */
+function runOn(runtime, dir, files = []) {
+  const title = `${dir.split('/').pop()} on ${runtime[0].toUpperCase()}${runtime.slice(1)}`
+  const ok = run(title, 'npx', [...RUNTIME_COMMANDS[runtime], '--root', dir, ...files], {
+    MESHCA_EXPECT_RUNTIME: runtime,
+    MESHCA_TEST_RESULTS: join(resultsDir, runtime),
+  })
+  steps.push([title, ok])
+}
+
+for (const { dir, files } of crossRuntime) {
+  runOn('bun', dir, files)
+  runOn('deno', dir, files)
+}
+/** Apps run on Node and Bun (design.md: "apps at least on Bun"). */
+runOn('bun', 'apps/api')
 
 let passed = 0
 let failed = 0

@@ -279,4 +279,49 @@ export {
 export { decodeUniversal, encodeUniversal } from './resources/universal-form.ts'
 export { validateResource, validateSecretSpec } from './resources/validate.ts'
 export { parseYamlDocuments } from './resources/yaml-documents.ts'
+// Tokens
+export {
+  checkDataplaneToken,
+  createDataplaneTokens,
+  DATAPLANE_TOKEN_TYPES,
+  type DataplaneIdentityClaim,
+  type DataplaneTokenClaims,
+  type DataplaneTokenRequest,
+  type DataplaneTokens,
+  type DataplaneTokensOptions,
+  type DataplaneTokenTags,
+  type DataplaneTokenType,
+  DEFAULT_DATAPLANE_TOKEN_VALIDITY_MS,
+  dataplaneTokenRevocationsSecret,
+  dataplaneTokenSigningKeyPrefix,
+  parseDataplaneTokenRequest,
+} from './tokens/dataplane-token.ts'
+export { parseGoDuration } from './tokens/go-duration.ts'
+export {
+  type DecodedJwt,
+  decodeJwt,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  type JwtHeader,
+  type JwtKey,
+  signJwt,
+  verifyJwt,
+} from './tokens/jwt.ts'
+export {
+  createTokenSigningKeys,
+  DEFAULT_SIGNING_KEY_ID,
+  type TokenSigningKeys,
+  type TokenSigningKeysOptions,
+} from './tokens/signing-keys.ts'
+export {
+  createUserTokens,
+  parseUserTokenRequest,
+  USER_TOKEN_REVOCATIONS_SECRET,
+  USER_TOKEN_SIGNING_KEY_PREFIX,
+  type UserIdentity,
+  type UserTokenClaims,
+  type UserTokenRequest,
+  type UserTokens,
+  type UserTokensOptions,
+} from './tokens/user-token.ts'
 export { indexPath, joinPath, ViolationList } from './validation.ts'

@@ -1,0 +1,121 @@
+import { isMeshcaError } from '@meshca/core-mtls'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from './config.ts'
+
+const cwd = '/srv/meshca'
+
+function refusal(env: Record<string, string>, argv: string[] = []): string {
+  try {
+    loadConfig(env, argv, cwd)
+  } catch (error) {
+    if (isMeshcaError(error, 'INVALID')) return error.message
+    throw error
+  }
+  throw new Error('expected the configuration to be refused')
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({}, [], cwd)).toEqual({
+      host: '127.0.0.1',
+      port: 5681,
+      store: 'pglite',
+      dataDir: '/srv/meshca/.meshca',
+      secretKey: { kind: 'generated-file', path: '/srv/meshca/.meshca/secret.key' },
+      localhostIsAdmin: true,
+      defaultMesh: true,
+      logLevel: 'info',
+    })
+  })
+
+  it('reads the environment, and flags override it', () => {
+    const env = {
+      MESHCA_API_HOST: '0.0.0.0',
+      MESHCA_API_PORT: '8080',
+      MESHCA_STORE: 'memory',
+      MESHCA_DATA_DIR: '/var/lib/meshca',
+      MESHCA_API_LOCALHOST_IS_ADMIN: 'false',
+      MESHCA_DEFAULT_MESH: 'false',
+      MESHCA_LOG_LEVEL: 'debug',
+    }
+    expect(loadConfig(env, [], cwd)).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      store: 'memory',
+      dataDir: '/var/lib/meshca',
+      secretKey: { kind: 'ephemeral' },
+      localhostIsAdmin: false,
+      defaultMesh: false,
+      logLevel: 'debug',
+    })
+    const flags = loadConfig(
+      env,
+      ['--port', '0', '--store', 'pglite', '--data-dir', 'data', '--localhost-is-admin', 'true'],
+      cwd
+    )
+    expect(flags).toMatchObject({
+      port: 0,
+      store: 'pglite',
+      dataDir: '/srv/meshca/data',
+      localhostIsAdmin: true,
+      secretKey: { kind: 'generated-file', path: '/srv/meshca/data/secret.key' },
+    })
+  })
+
+  it('takes the encryption key from the environment or a file', () => {
+    expect(loadConfig({ MESHCA_SECRET_KEY: 'a2V5' }, [], cwd).secretKey).toEqual({
+      kind: 'env',
+      base64: 'a2V5',
+    })
+    expect(loadConfig({ MESHCA_SECRET_KEY_FILE: 'key' }, [], cwd).secretKey).toEqual({
+      kind: 'file',
+      path: '/srv/meshca/key',
+    })
+    expect(refusal({ MESHCA_SECRET_KEY: 'a2V5', MESHCA_SECRET_KEY_FILE: 'key' })).toBe(
+      'set only one of MESHCA_SECRET_KEY and MESHCA_SECRET_KEY_FILE'
+    )
+  })
+
+  it('needs a URL and a shared key for PostgreSQL', () => {
+    expect(refusal({ MESHCA_STORE: 'postgres' })).toBe(
+      'MESHCA_STORE=postgres needs MESHCA_POSTGRES_URL'
+    )
+    expect(
+      refusal({ MESHCA_STORE: 'postgres', MESHCA_POSTGRES_URL: 'postgres://db/meshca' })
+    ).toMatch(/^MESHCA_STORE=postgres needs MESHCA_SECRET_KEY or MESHCA_SECRET_KEY_FILE/)
+    expect(
+      loadConfig(
+        {
+          MESHCA_STORE: 'postgres',
+          MESHCA_POSTGRES_URL: 'postgres://db/meshca',
+          MESHCA_SECRET_KEY_FILE: '/k',
+        },
+        [],
+        cwd
+      )
+    ).toMatchObject({ store: 'postgres', postgresUrl: 'postgres://db/meshca' })
+  })
+
+  it.each([
+    [{ MESHCA_API_PORT: 'http' }, 'MESHCA_API_PORT must be a port number (0-65535), not "http"'],
+    [{ MESHCA_API_PORT: '70000' }, 'MESHCA_API_PORT must be a port number (0-65535), not "70000"'],
+    [
+      { MESHCA_STORE: 'sqlite' },
+      'MESHCA_STORE must be one of pglite, postgres, memory, not "sqlite"',
+    ],
+    [
+      { MESHCA_API_LOCALHOST_IS_ADMIN: 'maybe' },
+      'MESHCA_API_LOCALHOST_IS_ADMIN must be true or false, not "maybe"',
+    ],
+    [
+      { MESHCA_LOG_LEVEL: 'loud' },
+      'MESHCA_LOG_LEVEL must be one of debug, info, warn, error, not "loud"',
+    ],
+  ])('refuses %j', (env, message) => {
+    expect(refusal(env)).toBe(message)
+  })
+
+  it('refuses unknown flags', () => {
+    expect(refusal({}, ['--prot', '1'])).toMatch(/Unknown option '--prot'/)
+  })
+})

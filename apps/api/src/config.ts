@@ -1,0 +1,193 @@
+/**
+ * The control plane's configuration: environment variables, overridden by command-line flags.
+ * Documented in the README's configuration table; `--help` prints the same list.
+ */
+import { isAbsolute, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { type LogLevel, MeshcaError } from '@meshca/core-mtls'
+
+export const STORE_KINDS = ['pglite', 'postgres', 'memory'] as const
+export type StoreKind = (typeof STORE_KINDS)[number]
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
+
+/** Where the key that encrypts Secrets at rest comes from (decision 13). */
+export type SecretKeySource =
+  /** `MESHCA_SECRET_KEY`: base64 of 32 bytes. */
+  | { readonly kind: 'env'; readonly base64: string }
+  /** `MESHCA_SECRET_KEY_FILE`: a file holding the base64 text (or the 32 raw bytes). */
+  | { readonly kind: 'file'; readonly path: string }
+  /** The embedded default: `<data dir>/secret.key`, created with mode 0600 on first start. */
+  | { readonly kind: 'generated-file'; readonly path: string }
+  /** The memory store: its Secrets die with the process, so may the key. */
+  | { readonly kind: 'ephemeral' }
+
+export interface ApiConfig {
+  readonly host: string
+  readonly port: number
+  readonly store: StoreKind
+  /** Absolute. */
+  readonly dataDir: string
+  readonly postgresUrl?: string
+  readonly secretKey: SecretKeySource
+  readonly localhostIsAdmin: boolean
+  /** Create the Mesh `default` on start when it does not exist, as Kuma does. */
+  readonly defaultMesh: boolean
+  readonly logLevel: LogLevel
+}
+
+export const DEFAULT_PORT = 5681
+export const DEFAULT_HOST = '127.0.0.1'
+export const DEFAULT_DATA_DIR = '.meshca'
+
+export const CONFIG_HELP = `Usage: meshca-api [flags]
+
+Flags override the environment variables named after them.
+
+  --host HOST                 MESHCA_API_HOST        address to listen on (default ${DEFAULT_HOST})
+  --port PORT                 MESHCA_API_PORT        port to listen on; 0 picks a free one (default ${DEFAULT_PORT})
+  --store KIND                MESHCA_STORE           pglite | postgres | memory (default pglite)
+  --data-dir DIR              MESHCA_DATA_DIR        data directory (default ./${DEFAULT_DATA_DIR})
+  --postgres-url URL          MESHCA_POSTGRES_URL    PostgreSQL URL, required with --store postgres
+  --secret-key-file FILE      MESHCA_SECRET_KEY_FILE file with the base64 secret-encryption key
+                              MESHCA_SECRET_KEY      the base64 secret-encryption key itself
+  --localhost-is-admin BOOL   MESHCA_API_LOCALHOST_IS_ADMIN  loopback callers are admins (default true)
+  --default-mesh BOOL         MESHCA_DEFAULT_MESH    create the Mesh "default" on start (default true)
+  --log-level LEVEL           MESHCA_LOG_LEVEL       debug | info | warn | error (default info)
+  --help                      print this help
+`
+
+function invalid(message: string, path: string): MeshcaError {
+  return new MeshcaError('INVALID', message, { path })
+}
+
+function parseBoolean(value: string, name: string): boolean {
+  const normalized = value.trim().toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(normalized)) return true
+  if (['false', '0', 'no', 'off'].includes(normalized)) return false
+  throw invalid(`${name} must be true or false, not ${JSON.stringify(value)}`, name)
+}
+
+function parsePort(value: string, name: string): number {
+  if (!/^[0-9]+$/.test(value.trim()) || Number(value) > 65535) {
+    throw invalid(`${name} must be a port number (0-65535), not ${JSON.stringify(value)}`, name)
+  }
+  return Number(value)
+}
+
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h')
+}
+
+/** The configuration from `env` and `argv`; `INVALID` with a readable message when it is wrong. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  argv: readonly string[],
+  cwd: string
+): ApiConfig {
+  let flags: Record<string, string | boolean | undefined>
+  try {
+    flags = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        store: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'postgres-url': { type: 'string' },
+        'secret-key-file': { type: 'string' },
+        'localhost-is-admin': { type: 'string' },
+        'default-mesh': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values
+  } catch (error) {
+    throw invalid((error as Error).message, 'argv')
+  }
+  const pick = (flag: string, variable: string): string | undefined => {
+    const fromFlag = flags[flag]
+    if (typeof fromFlag === 'string') return fromFlag
+    const fromEnv = env[variable]
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
+  }
+
+  const host = pick('host', 'MESHCA_API_HOST') ?? DEFAULT_HOST
+  const portText = pick('port', 'MESHCA_API_PORT')
+  const port = portText === undefined ? DEFAULT_PORT : parsePort(portText, 'MESHCA_API_PORT')
+  const storeText = pick('store', 'MESHCA_STORE') ?? 'pglite'
+  const store = STORE_KINDS.find((k) => k === storeText)
+  if (store === undefined) {
+    throw invalid(
+      `MESHCA_STORE must be one of ${STORE_KINDS.join(', ')}, not ${JSON.stringify(storeText)}`,
+      'MESHCA_STORE'
+    )
+  }
+  const dataDirText = pick('data-dir', 'MESHCA_DATA_DIR') ?? DEFAULT_DATA_DIR
+  const dataDir = isAbsolute(dataDirText) ? dataDirText : resolve(cwd, dataDirText)
+  const postgresUrl = pick('postgres-url', 'MESHCA_POSTGRES_URL')
+  if (store === 'postgres' && postgresUrl === undefined) {
+    throw invalid('MESHCA_STORE=postgres needs MESHCA_POSTGRES_URL', 'MESHCA_POSTGRES_URL')
+  }
+  const logLevelText = pick('log-level', 'MESHCA_LOG_LEVEL') ?? 'info'
+  const logLevel = LOG_LEVELS.find((l) => l === logLevelText)
+  if (logLevel === undefined) {
+    throw invalid(
+      `MESHCA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevelText)}`,
+      'MESHCA_LOG_LEVEL'
+    )
+  }
+  const localhostIsAdminText = pick('localhost-is-admin', 'MESHCA_API_LOCALHOST_IS_ADMIN')
+  const defaultMeshText = pick('default-mesh', 'MESHCA_DEFAULT_MESH')
+  return {
+    host,
+    port,
+    store,
+    dataDir,
+    ...(postgresUrl === undefined ? {} : { postgresUrl }),
+    secretKey: secretKeySource(env, pick('secret-key-file', 'MESHCA_SECRET_KEY_FILE'), store, {
+      dataDir,
+      cwd,
+    }),
+    localhostIsAdmin:
+      localhostIsAdminText === undefined
+        ? true
+        : parseBoolean(localhostIsAdminText, 'MESHCA_API_LOCALHOST_IS_ADMIN'),
+    defaultMesh:
+      defaultMeshText === undefined ? true : parseBoolean(defaultMeshText, 'MESHCA_DEFAULT_MESH'),
+    logLevel,
+  }
+}
+
+function secretKeySource(
+  env: Readonly<Record<string, string | undefined>>,
+  file: string | undefined,
+  store: StoreKind,
+  dirs: { readonly dataDir: string; readonly cwd: string }
+): SecretKeySource {
+  const inline = env.MESHCA_SECRET_KEY
+  if (inline !== undefined && inline !== '' && file !== undefined) {
+    throw invalid(
+      'set only one of MESHCA_SECRET_KEY and MESHCA_SECRET_KEY_FILE',
+      'MESHCA_SECRET_KEY'
+    )
+  }
+  if (inline !== undefined && inline !== '') return { kind: 'env', base64: inline }
+  if (file !== undefined) {
+    return { kind: 'file', path: isAbsolute(file) ? file : resolve(dirs.cwd, file) }
+  }
+  switch (store) {
+    case 'pglite':
+      return { kind: 'generated-file', path: join(dirs.dataDir, 'secret.key') }
+    case 'memory':
+      return { kind: 'ephemeral' }
+    case 'postgres':
+      // A key made up here would differ on every instance and be lost with this machine.
+      throw invalid(
+        'MESHCA_STORE=postgres needs MESHCA_SECRET_KEY or MESHCA_SECRET_KEY_FILE: every control plane instance sharing the database must use the same key',
+        'MESHCA_SECRET_KEY'
+      )
+  }
+}

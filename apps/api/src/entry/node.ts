@@ -1,0 +1,44 @@
+/**
+ * @module
+ * The control plane on Node: `node dist/entry/node.js [flags]` (what `npm start` runs).
+ */
+import type { AddressInfo } from 'node:net'
+import { type HttpBindings, serve } from '@hono/node-server'
+import { startControlPlane } from '../control-plane.ts'
+import type { RemoteAddress } from '../middleware/authenticate.ts'
+import { handleShutdownSignals } from './shutdown.ts'
+import { configOrExit, failStart } from './start.ts'
+
+const nodeRemoteAddress: RemoteAddress = (env) =>
+  (env as HttpBindings | undefined)?.incoming?.socket.remoteAddress
+
+const { config, logger } = configOrExit()
+try {
+  const controlPlane = await startControlPlane(config, { logger, remoteAddress: nodeRemoteAddress })
+  const server = serve({ fetch: controlPlane.app.fetch, hostname: config.host, port: config.port })
+  server.on('listening', () => {
+    const { address, port } = server.address() as AddressInfo
+    const host = address.includes(':') ? `[${address}]` : address
+    logger.log('info', `meshca API listening on http://${host}:${port}`, {
+      adminToken: controlPlane.adminTokenPath,
+    })
+  })
+  server.on('error', (error) => {
+    logger.log('error', 'the API server failed', { error: error.message })
+    void controlPlane.close().finally(() => process.exit(1))
+  })
+  handleShutdownSignals(
+    {
+      stopServer: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          // Keep-alive connections would hold `close` open until they time out.
+          if ('closeIdleConnections' in server) server.closeIdleConnections()
+        }),
+      closeControlPlane: () => controlPlane.close(),
+    },
+    logger
+  )
+} catch (error) {
+  failStart(logger, error)
+}

@@ -1,0 +1,27 @@
+/** Reading the configuration and starting the control plane, for both runtime entries. */
+import { isMeshcaError, type Logger } from '@meshca/core-mtls'
+import { type ApiConfig, CONFIG_HELP, loadConfig, wantsHelp } from '../config.ts'
+import { createConsoleLogger } from '../logger.ts'
+
+/** The configuration, or the process exits: 0 after `--help`, 2 on a configuration error. */
+export function configOrExit(): { readonly config: ApiConfig; readonly logger: Logger } {
+  const argv = process.argv.slice(2)
+  if (wantsHelp(argv)) {
+    process.stdout.write(CONFIG_HELP)
+    process.exit(0)
+  }
+  try {
+    const config = loadConfig(process.env, argv, process.cwd())
+    return { config, logger: createConsoleLogger(config.logLevel) }
+  } catch (error) {
+    process.stderr.write(`meshca: ${isMeshcaError(error) ? error.message : String(error)}\n`)
+    process.exit(2)
+  }
+}
+
+export function failStart(logger: Logger, error: unknown): never {
+  logger.log('error', 'the control plane did not start', {
+    error: error instanceof Error ? error.message : String(error),
+  })
+  process.exit(1)
+}

@@ -1,0 +1,86 @@
+/** Resources in and out of the API: the Universal JSON form, checked against the URL it came to. */
+import {
+  decodeUniversal,
+  encodeUniversal,
+  isMeshScoped,
+  type JsonObject,
+  MeshcaError,
+  type Resource,
+  type ResourceType,
+  type SecretRecord,
+  type Violation,
+  validateResource,
+  validationError,
+} from '@meshca/core-mtls'
+import { maskMesh } from './mesh-masking.ts'
+
+export interface UrlKey<T extends ResourceType> {
+  readonly type: T
+  /** `''` for global types. */
+  readonly mesh: string
+  readonly name: string
+}
+
+function isOfType<T extends ResourceType>(resource: Resource, type: T): resource is Resource<T> {
+  return resource.type === type
+}
+
+/**
+ * The resource a PUT body describes, after Kuma's checks (`validateResourceRequest`): name, type and
+ * mesh must be those of the URL; then the spec and name rules of the type.
+ */
+export function resourceFromBody<T extends ResourceType>(
+  body: unknown,
+  url: UrlKey<T>
+): Resource<T> {
+  const resource: Resource = decodeUniversal(body)
+  const violations: Violation[] = []
+  if (resource.name !== url.name) {
+    violations.push({ field: 'name', message: 'name from the URL has to be the same as in body' })
+  }
+  if (resource.type !== url.type) {
+    violations.push({ field: 'type', message: 'type from the URL has to be the same as in body' })
+  }
+  if (isMeshScoped(url.type) && resource.mesh !== url.mesh) {
+    violations.push({ field: 'mesh', message: 'mesh from the URL has to be the same as in body' })
+  }
+  if (violations.length > 0 || !isOfType(resource, url.type)) throw validationError(violations)
+  const invalid = validateResource(resource)
+  if (invalid.length > 0) throw validationError(invalid)
+  return resource
+}
+
+/** `sent` with the store version of `stored`, for an update that fails if another writer got in between. */
+export function withVersionOf<T extends ResourceType>(
+  sent: Resource<T>,
+  stored: Resource<T>
+): Resource<T> {
+  return stored.meta === undefined ? sent : { ...sent, meta: stored.meta }
+}
+
+/** A resource as the API returns it; Meshes with their inline keys masked (decision 14). */
+export function resourceJson(resource: Resource): JsonObject {
+  return encodeUniversal(isOfType(resource, 'Mesh') ? maskMesh(resource) : resource)
+}
+
+export function secretJson(secret: SecretRecord): JsonObject {
+  return encodeUniversal({
+    type: 'Secret',
+    name: secret.name,
+    mesh: secret.mesh,
+    spec: { data: secret.data },
+    meta: {
+      version: secret.version,
+      creationTime: secret.creationTime,
+      modificationTime: secret.modificationTime,
+    },
+  })
+}
+
+export function notFound(type: string, name: string, mesh?: string): MeshcaError {
+  const where = mesh === undefined ? '' : ` mesh=${JSON.stringify(mesh)}`
+  return new MeshcaError(
+    'NOT_FOUND',
+    `Resource not found: type=${JSON.stringify(type)} name=${JSON.stringify(name)}${where}`
+  )
+}

@@ -1,0 +1,83 @@
+/** `/meshes`: Mesh CRUD through the MeshManager (validation, CA material, default policies). */
+import type { MeshUpdateOptions, Violation } from '@meshca/core-mtls'
+import { validationError } from '@meshca/core-mtls'
+import { type Context, Hono } from 'hono'
+import type { AppEnv } from '../context.ts'
+import { requireAuthenticatedWriter } from '../http/access.ts'
+import { restoreMaskedKeys } from '../http/mesh-masking.ts'
+import { listResponse } from '../http/pagination.ts'
+import { readBody } from '../http/read-body.ts'
+import { notFound, resourceFromBody, resourceJson, withVersionOf } from '../http/resources.ts'
+import { retryLostRaces } from '../http/retry.ts'
+import { TITLES } from '../http/titles.ts'
+import type { RouteDeps } from './route-deps.ts'
+
+/** Response header carrying decision 5's warnings: a JSON array of `{field, message}`. */
+export const WARNINGS_HEADER = 'x-meshca-warnings'
+
+/** Query parameter for disaster recovery: switch `enabledBackend` although data planes lag (decision 4). */
+export const UNSAFE_SWITCH_PARAM = 'allowUnsafeBackendSwitch'
+
+export function meshRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { core } = deps
+  const app = new Hono<AppEnv>()
+
+  app.get('/meshes', (c) =>
+    listResponse(c, (options) => core.resources.list('Mesh', options), resourceJson)
+  )
+
+  app.get('/meshes/:name', async (c) => {
+    c.set('errorTitle', TITLES.get)
+    const mesh = await core.meshes.get(c.req.param('name'))
+    if (mesh === undefined) throw notFound('Mesh', c.req.param('name'))
+    return c.json(resourceJson(mesh))
+  })
+
+  app.put('/meshes/:name', async (c) => {
+    c.set('errorTitle', TITLES.process)
+    requireAuthenticatedWriter(c, 'Mesh')
+    const name = c.req.param('name')
+    const options = updateOptions(c)
+    const sent = resourceFromBody(await readBody(c), { type: 'Mesh', mesh: '', name })
+    const outcome = await retryLostRaces(async () => {
+      const stored = await core.meshes.get(name)
+      const mesh = restoreMaskedKeys(sent, stored)
+      if (stored === undefined) {
+        c.set('errorTitle', TITLES.create)
+        return { status: 201 as const, ...(await core.meshes.create(mesh)) }
+      }
+      c.set('errorTitle', TITLES.update)
+      const written = await core.meshes.update(withVersionOf(mesh, stored), options)
+      return { status: 200 as const, ...written }
+    })
+    if (outcome.warnings.length > 0) {
+      c.header(WARNINGS_HEADER, warningsHeader(outcome.warnings))
+    }
+    return c.body(null, outcome.status)
+  })
+
+  app.delete('/meshes/:name', async (c) => {
+    c.set('errorTitle', TITLES.delete)
+    requireAuthenticatedWriter(c, 'Mesh')
+    await core.meshes.delete(c.req.param('name'))
+    return c.body(null, 200)
+  })
+
+  return app
+}
+
+function updateOptions(c: Context<AppEnv>): MeshUpdateOptions {
+  const value = c.req.query(UNSAFE_SWITCH_PARAM)
+  if (value === undefined || value === 'false') return {}
+  if (value === 'true') return { allowUnsafeBackendSwitch: true }
+  throw validationError([{ field: UNSAFE_SWITCH_PARAM, message: 'has to be true or false' }])
+}
+
+/** JSON with every non-ASCII character escaped: header values must be visible ASCII. */
+export function warningsHeader(warnings: readonly Violation[]): string {
+  const json = JSON.stringify(warnings.map((w) => ({ field: w.field, message: w.message })))
+  return json.replace(
+    /[^\x20-\x7e]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`
+  )
+}

@@ -1,0 +1,50 @@
+/**
+ * Token issuance, admins only: `POST /tokens/dataplane` (Kuma's data plane tokens, spec §11) and
+ * `POST /tokens/user` (user tokens for this API). Both answer the JWT as `text/plain`.
+ */
+import { MeshcaError, parseDataplaneTokenRequest, parseUserTokenRequest } from '@meshca/core-mtls'
+import { Hono } from 'hono'
+import type { AppEnv } from '../context.ts'
+import { requireAdminToGenerate } from '../http/access.ts'
+import { plainText } from '../http/plain-text.ts'
+import { readBody } from '../http/read-body.ts'
+import { TITLES } from '../http/titles.ts'
+import type { RouteDeps } from './route-deps.ts'
+
+export function tokenRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+
+  app.post('/tokens/dataplane', async (c) => {
+    c.set('errorTitle', TITLES.token)
+    requireAdminToGenerate(c, 'dataplane tokens')
+    const request = parseDataplaneTokenRequest(await readBody(c))
+    // The signing key is a Secret of the mesh: no mesh, no key, no token (decision 15).
+    if ((await deps.core.meshes.get(request.mesh)) === undefined) {
+      throw new MeshcaError('MESH_NOT_FOUND', 'Mesh is not found', {
+        violations: [{ field: 'mesh', message: `mesh of name ${request.mesh} is not found` }],
+      })
+    }
+    const token = await deps.dataplaneTokens.issue(request)
+    deps.logger.log('info', 'data plane token issued', {
+      mesh: request.mesh,
+      name: request.name,
+      by: c.get('user').name,
+    })
+    return plainText(c, token)
+  })
+
+  app.post('/tokens/user', async (c) => {
+    c.set('errorTitle', TITLES.token)
+    requireAdminToGenerate(c, 'user tokens')
+    const request = parseUserTokenRequest(await readBody(c))
+    const token = await deps.userTokens.issue(request)
+    deps.logger.log('info', 'user token issued', {
+      user: request.name,
+      groups: request.groups.join(','),
+      by: c.get('user').name,
+    })
+    return plainText(c, token)
+  })
+
+  return app
+}

@@ -1,0 +1,95 @@
+import type { StoreEvent } from '@meshca/core-mtls'
+import { silentLogger } from '@meshca/core-mtls'
+import { describe, expect, it } from 'vitest'
+import type { ChangeRecord, ReplaySource } from './change-feed.ts'
+import { ChangeFeed } from './change-feed.ts'
+
+function payload(seq: number, action: string, name: string, version = seq): string {
+  return JSON.stringify({
+    seq: String(seq),
+    action,
+    type: 'Secret',
+    mesh: 'default',
+    name,
+    version: String(version),
+  })
+}
+
+function record(seq: number, action: 'create' | 'update' | 'delete', name: string): ChangeRecord {
+  return { seq: BigInt(seq), action, type: 'Secret', mesh: 'default', name, version: String(seq) }
+}
+
+function names(events: readonly StoreEvent[]): string[] {
+  return events.map((event) => `${event.action}:${event.key.name}`)
+}
+
+describe('change feed', () => {
+  it('hides from a new listener the own writes completed before it subscribed', () => {
+    const feed = new ChangeFeed(silentLogger)
+    const early: StoreEvent[] = []
+    feed.subscribe((event) => early.push(event))
+    feed.ownWriteCompleted('create', '1')
+    const late: StoreEvent[] = []
+    feed.subscribe((event) => late.push(event))
+    feed.receive(payload(1, 'create', 'a'))
+    // Notified before the write returned: every listener subscribed before its completion.
+    feed.receive(payload(2, 'create', 'b'))
+    feed.ownWriteCompleted('create', '2')
+    // Another instance's write.
+    feed.receive(payload(3, 'create', 'c'))
+    expect(names(early)).toEqual(['create:a', 'create:b', 'create:c'])
+    expect(names(late)).toEqual(['create:b', 'create:c'])
+  })
+
+  it('holds live notifications while replaying, then delivers both without duplicates', async () => {
+    const feed = new ChangeFeed(silentLogger)
+    feed.start(0n)
+    const events: StoreEvent[] = []
+    feed.subscribe((event) => events.push(event))
+    feed.receive(payload(1, 'create', 'a'))
+    feed.lost()
+    feed.receive(payload(4, 'create', 'live'))
+    const source: ReplaySource = {
+      eventsAfter: async (after) =>
+        [
+          record(1, 'create', 'a'),
+          record(2, 'update', 'a'),
+          record(3, 'delete', 'b'),
+          record(4, 'create', 'live'),
+        ].filter((r) => r.seq > after),
+      resourcesChangedAfter: async () => [],
+      currentSeq: async () => 4n,
+    }
+    await feed.resume(source, 60_000)
+    expect(names(events)).toEqual(['create:a', 'update:a', 'delete:b', 'create:live'])
+    expect(feed.lastSeq).toBe(4n)
+  })
+
+  it('ignores malformed notifications and keeps going when a listener throws', () => {
+    const logged: string[] = []
+    const feed = new ChangeFeed({ log: (_level, message) => logged.push(message) })
+    const events: StoreEvent[] = []
+    feed.subscribe(() => {
+      throw new Error('listener failure (expected by the test)')
+    })
+    feed.subscribe((event) => events.push(event), { types: ['Secret'] })
+    feed.receive('not json')
+    feed.receive(
+      JSON.stringify({
+        seq: '1',
+        action: 'explode',
+        type: 'Secret',
+        mesh: '',
+        name: 'x',
+        version: '1',
+      })
+    )
+    feed.receive(payload(2, 'update', 'ok'))
+    expect(names(events)).toEqual(['update:ok'])
+    expect(logged).toEqual([
+      'ignored a malformed store change notification',
+      'ignored a malformed store change notification',
+      'store watch listener failed',
+    ])
+  })
+})

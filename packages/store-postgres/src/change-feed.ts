@@ -1,0 +1,247 @@
+import type {
+  Logger,
+  ResourceType,
+  StoreEvent,
+  StoreEventAction,
+  Unsubscribe,
+  WatchOptions,
+} from '@meshca/core-mtls'
+import { isResourceType } from '@meshca/core-mtls'
+
+/** One change as the trigger announces it (drizzle/0002) and as the `events` table keeps it. */
+export interface ChangeRecord {
+  readonly seq: bigint
+  readonly action: StoreEventAction
+  readonly type: ResourceType
+  readonly mesh: string
+  readonly name: string
+  /** The version the write gave the resource; for a delete, the version it had. */
+  readonly version: string
+}
+
+interface Subscription {
+  readonly listener: (event: StoreEvent) => void
+  readonly types: ReadonlySet<ResourceType> | undefined
+  /** Own writes completed up to this tick happened before the subscription. */
+  readonly since: number
+}
+
+/** How far back a replay reaches below the last seen event: commits may finish out of seq order. */
+const REORDER_SLACK = 1000n
+/** Events remembered for de-duplication; far more than REORDER_SLACK worth of events. */
+const REMEMBERED = 10_000
+
+export interface ReplaySource {
+  /** Retained events with `seq > after`, in seq order. */
+  eventsAfter(after: bigint): Promise<ChangeRecord[]>
+  /** Keys of resources written after `after`, for when events were pruned before replay. */
+  resourcesChangedAfter(after: bigint): Promise<ChangeRecord[]>
+  /** The highest sequence value handed out so far. */
+  currentSeq(): Promise<bigint>
+}
+
+/**
+ * Turns the notifications of one listen connection into `watch` events. Notifications arrive in
+ * commit order, so every event, this instance's own included, takes that one path and listeners see
+ * one order. Two refinements:
+ *
+ * - A listener sees no event of a write that this instance had completed (returned to its caller)
+ *   before the listener subscribed, even though the notification may arrive later: the same
+ *   "watch from now on" as the memory store. Writes are recognised by action and version, which
+ *   together are unique.
+ * - After the listen connection was lost, `resume` replays from the `events` table what the
+ *   notifications did not bring, holding back live notifications until the replay is delivered.
+ */
+export class ChangeFeed {
+  readonly #logger: Logger
+  readonly #subscriptions = new Set<Subscription>()
+  /** Completion tick of own writes whose notification has not been seen yet. */
+  readonly #ownWrites = new Map<string, number>()
+  #tick = 0
+  readonly #delivered = new Set<string>()
+  readonly #deliveredOrder: string[] = []
+  #deliveredHead = 0
+  #lastSeq: bigint | undefined
+  #held: ChangeRecord[] | undefined
+  #lostAt: number | undefined
+
+  constructor(logger: Logger) {
+    this.#logger = logger
+  }
+
+  /** Where a replay starts when no event has been seen yet. */
+  start(currentSeq: bigint): void {
+    this.#lastSeq ??= currentSeq
+  }
+
+  get lastSeq(): bigint | undefined {
+    return this.#lastSeq
+  }
+
+  subscribe(listener: (event: StoreEvent) => void, options: WatchOptions = {}): Unsubscribe {
+    const subscription: Subscription = {
+      listener,
+      types: options.types === undefined ? undefined : new Set(options.types),
+      since: this.#tick,
+    }
+    this.#subscriptions.add(subscription)
+    return () => {
+      this.#subscriptions.delete(subscription)
+    }
+  }
+
+  clear(): void {
+    this.#subscriptions.clear()
+  }
+
+  /** Called when a write of this instance returned successfully. */
+  ownWriteCompleted(action: StoreEventAction, version: string): void {
+    const id = eventId(action, version)
+    // Already delivered: the notification overtook the write's own response.
+    if (this.#delivered.has(id)) return
+    this.#tick += 1
+    this.#ownWrites.set(id, this.#tick)
+    // Bounded even if notifications stop for good (a listen connection that never comes back).
+    if (this.#ownWrites.size > REMEMBERED) {
+      const oldest = this.#ownWrites.keys().next()
+      if (oldest.done !== true) this.#ownWrites.delete(oldest.value)
+    }
+  }
+
+  /** A notification payload from the listen connection. */
+  receive(payload: string): void {
+    const record = parseChangePayload(payload)
+    if (record === undefined) {
+      this.#logger.log('warn', 'ignored a malformed store change notification', {
+        length: payload.length,
+      })
+      return
+    }
+    if (this.#held !== undefined) this.#held.push(record)
+    else this.#deliver(record)
+  }
+
+  /** The listen connection is gone: live notifications stop until `resume`. */
+  lost(): void {
+    this.#lostAt ??= performance.now()
+    this.#held ??= []
+  }
+
+  /**
+   * The listen connection is back (LISTEN already issued). Replays what was committed meanwhile,
+   * then what arrived live during the replay; says in the log what was missed.
+   */
+  async resume(source: ReplaySource, retentionMs: number): Promise<void> {
+    this.#held ??= []
+    const downMs = this.#lostAt === undefined ? 0 : performance.now() - this.#lostAt
+    const lastSeq = this.#lastSeq ?? (await source.currentSeq())
+    const from = lastSeq > REORDER_SLACK ? lastSeq - REORDER_SLACK : 0n
+    let missed = 0
+    let relisted = 0
+    try {
+      const replay = await source.eventsAfter(from)
+      // Pruning may have removed events of the gap: fall back to the resources' own versions, which
+      // find every create and update (deletes of that window are lost, and the log says so).
+      const pruned = downMs >= retentionMs * 0.9
+      const extra = pruned ? await source.resourcesChangedAfter(lastSeq) : []
+      for (const record of [...replay, ...extra]) {
+        if (this.#delivered.has(eventId(record.action, record.version))) continue
+        this.#deliver(record)
+        if (extra.includes(record)) relisted += 1
+        else missed += 1
+      }
+      if (pruned) {
+        this.#logger.log(
+          'warn',
+          'store change events were lost while the listen connection was down longer than the event retention; changed resources were re-listed as updates, deletions of that time are not replayed',
+          { downMs: Math.round(downMs), retentionMs, replayed: missed, relisted }
+        )
+      } else {
+        this.#logger.log(
+          'warn',
+          'store change events resumed after the listen connection was lost',
+          {
+            downMs: Math.round(downMs),
+            missed,
+          }
+        )
+      }
+    } finally {
+      const held = this.#held ?? []
+      this.#held = undefined
+      this.#lostAt = undefined
+      for (const record of held) this.#deliver(record)
+    }
+  }
+
+  #deliver(record: ChangeRecord): void {
+    const id = eventId(record.action, record.version)
+    if (this.#delivered.has(id)) return
+    this.#remember(id)
+    if (this.#lastSeq === undefined || record.seq > this.#lastSeq) this.#lastSeq = record.seq
+    const completedAt = this.#ownWrites.get(id)
+    if (completedAt !== undefined) this.#ownWrites.delete(id)
+    const key = { type: record.type, mesh: record.mesh, name: record.name }
+    for (const subscription of [...this.#subscriptions]) {
+      if (!this.#subscriptions.has(subscription)) continue
+      if (subscription.types !== undefined && !subscription.types.has(record.type)) continue
+      if (completedAt !== undefined && subscription.since >= completedAt) continue
+      try {
+        subscription.listener({ action: record.action, key: { ...key } })
+      } catch (error) {
+        this.#logger.log('error', 'store watch listener failed', {
+          action: record.action,
+          type: record.type,
+          mesh: record.mesh,
+          name: record.name,
+          error: error instanceof Error ? error.message : String(error),
+        })
+      }
+    }
+  }
+
+  #remember(id: string): void {
+    this.#delivered.add(id)
+    this.#deliveredOrder.push(id)
+    if (this.#deliveredOrder.length - this.#deliveredHead > REMEMBERED) {
+      const forgotten = this.#deliveredOrder[this.#deliveredHead]
+      this.#deliveredHead += 1
+      if (forgotten !== undefined) this.#delivered.delete(forgotten)
+      // Compact now and then instead of shifting on every event.
+      if (this.#deliveredHead > REMEMBERED) {
+        this.#deliveredOrder.splice(0, this.#deliveredHead)
+        this.#deliveredHead = 0
+      }
+    }
+  }
+}
+
+function eventId(action: StoreEventAction, version: string): string {
+  return `${action}:${version}`
+}
+
+const ACTIONS: ReadonlySet<string> = new Set(['create', 'update', 'delete'])
+
+export function parseChangePayload(payload: string): ChangeRecord | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(payload)
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined
+  const { seq, action, type, mesh, name, version } = parsed as Record<string, unknown>
+  if (
+    typeof seq !== 'string' ||
+    !/^[0-9]+$/.test(seq) ||
+    typeof action !== 'string' ||
+    !ACTIONS.has(action) ||
+    !isResourceType(type) ||
+    typeof mesh !== 'string' ||
+    typeof name !== 'string' ||
+    typeof version !== 'string'
+  ) {
+    return undefined
+  }
+  return { seq: BigInt(seq), action: action as StoreEventAction, type, mesh, name, version }
+}

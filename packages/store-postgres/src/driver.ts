@@ -1,0 +1,60 @@
+/**
+ * What the store needs from a driver beyond drizzle's query builder: a connection that LISTENs, a
+ * session that holds advisory locks, and closing. `drivers/postgres-js.ts` and `drivers/pglite.ts`
+ * are the two implementations; everything else is shared.
+ */
+import type { SQL } from 'drizzle-orm'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+
+export type SqlDatabase = PgDatabase<PgQueryResultHKT, Record<string, never>>
+
+export interface ListenHandlers {
+  readonly onPayload: (payload: string) => void
+  /** The listen connection is gone; no notification arrives until `onResumed`. */
+  readonly onLost: () => void
+  /** LISTEN is active again on a new connection; what was committed meanwhile was not notified. */
+  readonly onResumed: () => void
+}
+
+export interface ListenHandle {
+  close(): Promise<void>
+}
+
+/**
+ * One database session that holds session-level advisory locks (a dedicated connection on a
+ * server), for leader election.
+ */
+export interface LockSession {
+  /** Takes the lock if free; `true` when this session holds it afterwards. */
+  tryLock(namespace: number, key: number): Promise<boolean>
+  /** Whether this very session still holds the lock (a reconnected session does not). */
+  holds(namespace: number, key: number): Promise<boolean>
+  unlock(namespace: number, key: number): Promise<void>
+  /** The server process of the session, for diagnostics; `undefined` when not connected. */
+  backendPid(): number | undefined
+  /**
+   * How long a new holder must wait before acting as leader, so that a previous holder that lost the
+   * lock without noticing has stopped: the lease for a server, 0 in process.
+   */
+  readonly mustWaitLease: boolean
+  close(): Promise<void>
+}
+
+export interface StoreDriver {
+  readonly kind: 'postgres' | 'pglite'
+  readonly db: SqlDatabase
+  listen(channel: string, handlers: ListenHandlers): Promise<ListenHandle>
+  /**
+   * A new session for advisory locks. `idleTimeoutMs`: how long the server keeps the session when
+   * no query arrives, which bounds how long a lock outlives a holder the server cannot reach.
+   */
+  openLockSession(settings: { readonly idleTimeoutMs: number }): Promise<LockSession>
+  close(): Promise<void>
+}
+
+/** Rows of a statement run through `db.execute`: postgres.js gives an array, PGlite `{ rows }`. */
+export async function queryRows<Row>(db: SqlDatabase, query: SQL): Promise<Row[]> {
+  const result: unknown = await db.execute(query)
+  if (Array.isArray(result)) return result as Row[]
+  return (result as { readonly rows: Row[] }).rows
+}

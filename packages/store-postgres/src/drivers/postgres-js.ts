@@ -1,0 +1,292 @@
+/**
+ * The PostgreSQL server driver, over postgres.js. Four kinds of connections, each for one reason:
+ * the query pool; a dedicated `max: 1` client for migrations, closed once they ran (as drizzle's
+ * postgres-js README asks); one LISTEN connection per store, managed here rather than with
+ * `sql.listen`, which silently drops its listeners when re-subscribing fails while the server is
+ * down; and one lock connection per leader election.
+ */
+import { clearTimeout, setTimeout } from 'node:timers'
+import type { Logger } from '@meshca/core-mtls'
+import { MeshcaError, silentLogger } from '@meshca/core-mtls'
+import { drizzle } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+import type {
+  ListenHandle,
+  ListenHandlers,
+  LockSession,
+  SqlDatabase,
+  StoreDriver,
+} from '../driver.ts'
+import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
+import { applyMigrations } from '../migrate.ts'
+import { checkSchemaName, DEFAULT_SCHEMA } from '../names.ts'
+import type { CommonStoreOptions } from '../options.ts'
+import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_PRUNE_INTERVAL_MS } from '../options.ts'
+import { toStoreError } from '../sql-errors.ts'
+import type { PostgresStore } from '../store.ts'
+import { openSqlStore } from '../store.ts'
+
+export interface PostgresStoreOptions extends CommonStoreOptions {
+  /** `postgres://user:password@host:port/database`; `postgresql://` works too. */
+  readonly url: string
+  /** Connections in the query pool; default 10. */
+  readonly poolSize?: number
+  /** Seconds to wait for a connection before failing with STORE_UNAVAILABLE; default 10. */
+  readonly connectTimeoutSeconds?: number
+  /** Shown in `pg_stat_activity`, with a suffix per kind of connection; default "meshca". */
+  readonly applicationName?: string
+  /** How often the LISTEN connection is checked, to notice a silently dead one; default 30 s. */
+  readonly listenCheckIntervalMs?: number
+}
+
+type Client = postgres.Sql
+type ClientOptions = postgres.Options<Record<never, never>>
+
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA)
+  const logger = options.logger ?? silentLogger
+  checkUrl(options.url)
+  const appName = options.applicationName ?? 'meshca'
+  const base: ClientOptions = {
+    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    // postgres.js prints notices to the console by default ("schema already exists, skipping").
+    onnotice: () => {},
+    // Seconds before the next connection attempt after failed ones. postgres.js grows this to 20 s,
+    // and a call waits for it before failing: a store would answer late during an outage and come
+    // back late after it. One second at most keeps both prompt.
+    backoff: (failures) => Math.min(0.05 * 2 ** failures, 1),
+  }
+  const connect = (suffix: string, extra: ClientOptions = {}): Client =>
+    postgres(options.url, {
+      ...base,
+      ...extra,
+      connection: { application_name: `${appName}-${suffix}`, ...extra.connection },
+    })
+
+  const migrationClient = connect('migrate', { max: 1 })
+  try {
+    await applyMigrations(asDatabase(drizzle(migrationClient)), {
+      schema,
+      logger,
+      ...(options.migrationsFolder === undefined
+        ? {}
+        : { migrationsFolder: options.migrationsFolder }),
+    })
+  } catch (error) {
+    throw toOpenError(error)
+  } finally {
+    await migrationClient.end({ timeout: 5 }).catch(() => {})
+  }
+
+  const pool = connect('store', { max: options.poolSize ?? 10 })
+  const listenCheckMs = options.listenCheckIntervalMs ?? 30_000
+  const driver: StoreDriver = {
+    kind: 'postgres',
+    db: asDatabase(drizzle(pool)),
+    listen: (channel, handlers) =>
+      startListening({ channel, handlers, logger, listenCheckMs, connect }),
+    openLockSession: async ({ idleTimeoutMs }) =>
+      openServerLockSession(connect('leader', { max: 1 }), idleTimeoutMs),
+    close: () => pool.end({ timeout: 2 }),
+  }
+  try {
+    return await openSqlStore(driver, {
+      schema,
+      logger,
+      maxSpecBytes: options.maxSpecBytes ?? DEFAULT_MAX_SPEC_BYTES,
+      eventRetentionMs: options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
+      pruneIntervalMs: options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS,
+    })
+  } catch (error) {
+    await pool.end({ timeout: 1 }).catch(() => {})
+    throw toOpenError(error)
+  }
+}
+
+/** drizzle's PostgresJsDatabase, seen through the driver-neutral type the store is written against. */
+function asDatabase(db: ReturnType<typeof drizzle>): SqlDatabase {
+  return db as unknown as SqlDatabase
+}
+
+/** Refuses anything but a postgres URL, without repeating it: it may hold a password. */
+function checkUrl(url: string): void {
+  let protocol: string
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    protocol = ''
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new MeshcaError('INVALID', 'the store URL must be a postgres:// or postgresql:// URL', {
+      violations: [{ field: 'url', message: 'must be a postgres:// or postgresql:// URL' }],
+    })
+  }
+}
+
+function toOpenError(error: unknown): MeshcaError {
+  return toStoreError(error, 'open the store')
+}
+
+interface ListenSetup {
+  readonly channel: string
+  readonly handlers: ListenHandlers
+  readonly logger: Logger
+  readonly listenCheckMs: number
+  readonly connect: (suffix: string, extra?: ClientOptions) => Client
+}
+
+/**
+ * One connection that LISTENs. When it closes, or a periodic check does not answer, a new one is
+ * made (with backoff, for as long as the store is open) and the store is told to replay.
+ */
+async function startListening(setup: ListenSetup): Promise<ListenHandle> {
+  const { channel, handlers, logger } = setup
+  let client: Client | undefined
+  let generation = 0
+  let stopped = false
+  let checkTimer: ReturnType<typeof setTimeout> | undefined
+  let reconnecting: Promise<void> | undefined
+
+  function open(): Client {
+    const mine = ++generation
+    // `onnotify` is missing from postgres.js's types, not from its options.
+    const listenOptions: ClientOptions & {
+      readonly onnotify: (channel: string, payload: string) => void
+    } = {
+      max: 1,
+      idle_timeout: 0,
+      max_lifetime: null,
+      fetch_types: false,
+      onnotify: (notified, payload) => {
+        if (mine === generation && notified === channel) handlers.onPayload(payload)
+      },
+      onclose: () => {
+        if (mine === generation && !stopped) connectionLost('closed')
+      },
+    }
+    return setup.connect('listen', listenOptions)
+  }
+
+  async function subscribe(target: Client): Promise<void> {
+    await target.unsafe(`LISTEN "${channel.replaceAll('"', '""')}"`)
+  }
+
+  function connectionLost(why: string): void {
+    if (reconnecting !== undefined || stopped) return
+    handlers.onLost()
+    logger.log('warn', 'store listen connection lost; reconnecting', { why })
+    const old = client
+    client = undefined
+    generation += 1
+    if (old !== undefined) void old.end({ timeout: 0 }).catch(() => {})
+    reconnecting = reconnect().finally(() => {
+      reconnecting = undefined
+    })
+  }
+
+  async function reconnect(): Promise<void> {
+    for (let attempt = 0; !stopped; attempt++) {
+      const candidate = open()
+      try {
+        await subscribe(candidate)
+        if (stopped) {
+          await candidate.end({ timeout: 0 })
+          return
+        }
+        client = candidate
+        handlers.onResumed()
+        scheduleCheck()
+        return
+      } catch {
+        generation += 1
+        await candidate.end({ timeout: 0 }).catch(() => {})
+        await sleep(Math.min(5000, 100 * 2 ** attempt))
+      }
+    }
+  }
+
+  function scheduleCheck(): void {
+    if (checkTimer !== undefined) clearTimeout(checkTimer)
+    checkTimer = setTimeout(check, setup.listenCheckMs)
+    checkTimer.unref()
+  }
+
+  /** A connection can die without a FIN (a cable, a NAT timeout): only asking tells. */
+  async function check(): Promise<void> {
+    const target = client
+    if (stopped || target === undefined) return
+    const answered = await Promise.race([
+      target`select 1`.then(
+        () => true,
+        () => false
+      ),
+      sleep(Math.min(10_000, setup.listenCheckMs)).then(() => false),
+    ])
+    if (stopped || target !== client) return
+    if (answered) scheduleCheck()
+    else connectionLost('no answer to the periodic check')
+  }
+
+  const first = open()
+  try {
+    await subscribe(first)
+  } catch (error) {
+    generation += 1
+    await first.end({ timeout: 0 }).catch(() => {})
+    throw error
+  }
+  client = first
+  scheduleCheck()
+
+  return {
+    async close() {
+      stopped = true
+      generation += 1
+      if (checkTimer !== undefined) clearTimeout(checkTimer)
+      const last = client
+      client = undefined
+      await last?.end({ timeout: 1 }).catch(() => {})
+      await reconnecting?.catch(() => {})
+    },
+  }
+}
+
+function openServerLockSession(client: Client, idleTimeoutMs: number): LockSession {
+  let pid: number | undefined
+  const idleTimeout = `${Math.round(idleTimeoutMs)}ms`
+  return {
+    mustWaitLease: true,
+    async tryLock(namespace, key) {
+      // A session the server cannot reach anymore (a cut cable) is closed by the server after this
+      // long without a query, which frees the lock; heartbeats keep a live session busy.
+      const [row] = await client<{ locked: boolean; pid: number }[]>`
+        select set_config('idle_session_timeout', ${idleTimeout}, false) as timeout,
+               pg_try_advisory_lock(${namespace}::int4, ${key}::int4) as locked,
+               pg_backend_pid() as pid`
+      pid = row?.pid
+      return row?.locked === true
+    },
+    async holds(namespace, key) {
+      const [row] = await client<{ held: boolean; pid: number }[]>`
+        select exists (
+          select 1 from pg_locks
+          where locktype = 'advisory' and pid = pg_backend_pid() and granted
+            and classid = ${namespace}::int4::oid and objid = ${key}::int4::oid and objsubid = 2
+        ) as held, pg_backend_pid() as pid`
+      pid = row?.pid
+      return row?.held === true
+    },
+    async unlock(namespace, key) {
+      await client`select pg_advisory_unlock(${namespace}::int4, ${key}::int4)`
+    },
+    backendPid: () => pid,
+    async close() {
+      pid = undefined
+      await client.end({ timeout: 1 })
+    },
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}

@@ -1,0 +1,471 @@
+/**
+ * The Store port over PostgreSQL, whatever the driver: every query is built here with drizzle
+ * against the schema's tables, and the drivers only connect, listen and lock (spec §10.2, with
+ * meshca's differences: one version sequence for the whole schema, list filtering and paging in SQL
+ * with cursor offsets, change events kept in a table as well as notified).
+ */
+import { clearInterval, setInterval } from 'node:timers'
+import type {
+  JsonObject,
+  ListPage,
+  Logger,
+  ResourceKey,
+  ResourceType,
+  Store,
+  StoredResource,
+  Unsubscribe,
+} from '@meshca/core-mtls'
+import { MeshcaError } from '@meshca/core-mtls'
+import { and, eq, gt, sql } from 'drizzle-orm'
+import type { ChangeRecord, ReplaySource } from './change-feed.ts'
+import { ChangeFeed } from './change-feed.ts'
+import { encodeCursor } from './cursor.ts'
+import type { ListenHandle, StoreDriver } from './driver.ts'
+import { queryRows } from './driver.ts'
+import {
+  canonicalVersion,
+  checkKey,
+  checkListOptions,
+  describeKey,
+  serializeSpec,
+} from './input-checks.ts'
+import type { LeaderElection, LeaderElectionOptions } from './leader-election.ts'
+import { startLeaderElection } from './leader-election.ts'
+import { changeChannel, LOCK_NAMESPACE, leaderLockKey } from './names.ts'
+import { defineStoreTables } from './schema.ts'
+import { storeClosedError, toStoreError } from './sql-errors.ts'
+
+/** A Store on PostgreSQL or PGlite, with what only a database-backed store can offer. */
+export interface PostgresStore extends Store {
+  readonly driver: 'postgres' | 'pglite'
+  /** The PostgreSQL schema holding this store's tables. */
+  readonly schema: string
+  /**
+   * Competes for leadership of `name` (e.g. "rotation-daemon") with every instance on the same
+   * database and schema. Stopped when the store closes.
+   */
+  leaderElection(name: string, options?: LeaderElectionOptions): LeaderElection
+}
+
+export interface SqlStoreSettings {
+  readonly schema: string
+  readonly logger: Logger
+  readonly maxSpecBytes: number
+  readonly eventRetentionMs: number
+  readonly pruneIntervalMs: number
+}
+
+interface ValueRow {
+  readonly version: string
+  readonly creationMs: number
+  readonly modificationMs: number
+}
+
+export async function openSqlStore(
+  driver: StoreDriver,
+  settings: SqlStoreSettings
+): Promise<PostgresStore> {
+  const { db } = driver
+  const { schema, logger, maxSpecBytes } = settings
+  const { resources: r, events: e } = defineStoreTables(schema)
+
+  const values = {
+    version: sql<string>`${r.version}::text`,
+    creationMs: sql<number>`(extract(epoch from ${r.creationTime}) * 1000)::float8`,
+    modificationMs: sql<number>`(extract(epoch from ${r.modificationTime}) * 1000)::float8`,
+  }
+  const keyMatches = and(
+    eq(r.type, sql.placeholder('type')),
+    eq(r.mesh, sql.placeholder('mesh')),
+    eq(r.name, sql.placeholder('name'))
+  )
+  const versionMatches = eq(r.version, sql.placeholder('version'))
+  // Prepared once per store: postgres.js then keeps them as named statements on each connection.
+  const getQuery = db
+    .select({ ...values, spec: r.spec })
+    .from(r)
+    .where(keyMatches)
+    .prepare(`${schema}_get`)
+  const createQuery = db
+    .insert(r)
+    .values({
+      type: sql.placeholder('type'),
+      mesh: sql.placeholder('mesh'),
+      name: sql.placeholder('name'),
+      spec: sql.placeholder('spec'),
+    })
+    .onConflictDoNothing()
+    .returning(values)
+    .prepare(`${schema}_create`)
+  const updateQuery = db
+    .update(r)
+    .set({ spec: sql`${sql.placeholder('spec')}` })
+    .where(and(keyMatches, versionMatches))
+    .returning(values)
+    .prepare(`${schema}_update`)
+  const deleteQuery = db
+    .delete(r)
+    .where(keyMatches)
+    .returning({ version: values.version })
+    .prepare(`${schema}_delete`)
+  const deleteVersionQuery = db
+    .delete(r)
+    .where(and(keyMatches, versionMatches))
+    .returning({ version: values.version })
+    .prepare(`${schema}_delete_version`)
+
+  /**
+   * One statement per combination of filters, each prepared once: unprepared, postgres.js would
+   * describe the statement before every run, a second round trip.
+   */
+  function buildListQuery(shape: ListShape) {
+    const matching = and(
+      eq(r.type, sql.placeholder('type')),
+      shape.mesh ? eq(r.mesh, sql.placeholder('mesh')) : undefined,
+      // strpos, not LIKE: `_` and `%` in the filter are literal characters.
+      shape.nameContains
+        ? gt(sql`strpos(${r.name}, ${sql.placeholder('nameContains')})`, 0)
+        : undefined
+    )
+    const pageQuery = db
+      .select({
+        mesh: sql<string>`${r.mesh}`.as('page_mesh'),
+        name: sql<string>`${r.name}`.as('page_name'),
+        version: sql<string>`${values.version}`.as('page_version'),
+        creationMs: sql<number>`${values.creationMs}`.as('page_creation_ms'),
+        modificationMs: sql<number>`${values.modificationMs}`.as('page_modification_ms'),
+        spec: sql<string>`${r.spec}`.as('page_spec'),
+      })
+      .from(r)
+      .where(
+        and(
+          matching,
+          shape.after
+            ? sql`(${r.mesh}, ${r.name}) > (${sql.placeholder('afterMesh')}, ${sql.placeholder('afterName')})`
+            : undefined
+        )
+      )
+      .orderBy(r.mesh, r.name)
+      .limit(sql.placeholder('limit'))
+      .as('page')
+    const countQuery = db
+      .select({ total: sql<number>`count(*)::int4`.as('total') })
+      .from(r)
+      .where(matching)
+      .as('counted')
+    // One statement, so that the items and the total come from the same snapshot; the left join
+    // keeps the total when the page is empty.
+    return db
+      .select({
+        total: countQuery.total,
+        mesh: pageQuery.mesh,
+        name: pageQuery.name,
+        version: pageQuery.version,
+        creationMs: pageQuery.creationMs,
+        modificationMs: pageQuery.modificationMs,
+        spec: pageQuery.spec,
+      })
+      .from(countQuery)
+      .leftJoinLateral(pageQuery, sql`true`)
+      .orderBy(pageQuery.mesh, pageQuery.name)
+      .prepare(`${schema}_list_${shapeId(shape)}`)
+  }
+  const listQueries = new Map<string, ReturnType<typeof buildListQuery>>()
+  function listQuery(shape: ListShape): ReturnType<typeof buildListQuery> {
+    const id = shapeId(shape)
+    let query = listQueries.get(id)
+    if (query === undefined) {
+      query = buildListQuery(shape)
+      listQueries.set(id, query)
+    }
+    return query
+  }
+
+  const feed = new ChangeFeed(logger)
+  const electors = new Set<LeaderElection>()
+  let closed = false
+  let closing: Promise<void> | undefined
+
+  function ensureOpen(): void {
+    if (closed) throw storeClosedError()
+  }
+
+  async function run<T>(action: string, query: () => Promise<T>): Promise<T> {
+    try {
+      return await query()
+    } catch (error) {
+      throw toStoreError(error, action)
+    }
+  }
+
+  function params(key: ResourceKey): Record<string, string> {
+    return { type: key.type, mesh: key.mesh, name: key.name }
+  }
+
+  /** After a write matched no row: tells apart a missing resource from a stale version. */
+  async function missingOrConflict(key: ResourceKey, action: string): Promise<MeshcaError> {
+    const rows = await run(action, () => getQuery.execute(params(key)))
+    return rows.length === 0
+      ? new MeshcaError('NOT_FOUND', `Resource not found: ${describeKey(key)}`)
+      : new MeshcaError('CONFLICT', `Resource conflict: ${describeKey(key)}`)
+  }
+
+  const replaySource: ReplaySource = {
+    async eventsAfter(after) {
+      const rows = await queryRows<EventRow>(
+        db,
+        sql`select ${e.seq}::text as seq, ${e.action} as action, ${e.type} as type, ${e.mesh} as mesh, ${e.name} as name, ${e.version}::text as version from ${e} where ${e.seq} > ${after.toString()}::int8 order by ${e.seq}`
+      )
+      return rows.flatMap(toChangeRecord)
+    },
+    async resourcesChangedAfter(after) {
+      const rows = await queryRows<EventRow>(
+        db,
+        sql`select ${r.version}::text as seq, 'update' as action, ${r.type} as type, ${r.mesh} as mesh, ${r.name} as name, ${r.version}::text as version from ${r} where ${r.version} > ${after.toString()}::int8 order by ${r.version}`
+      )
+      return rows.flatMap(toChangeRecord)
+    },
+    currentSeq: () => currentSeq(driver, schema),
+  }
+
+  let listening: ListenHandle | undefined
+  const channel = changeChannel(schema)
+  listening = await driver.listen(channel, {
+    onPayload: (payload) => feed.receive(payload),
+    onLost: () => feed.lost(),
+    onResumed: () => {
+      feed.resume(replaySource, settings.eventRetentionMs).catch((error: unknown) => {
+        logger.log('error', 'store change events could not be replayed after a reconnect', {
+          error: toStoreError(error, 'replay').message,
+        })
+      })
+    },
+  })
+  try {
+    feed.start(await currentSeq(driver, schema))
+  } catch (error) {
+    await listening.close().catch(() => {})
+    throw toStoreError(error, 'open the store')
+  }
+
+  const pruneTimer = setInterval(() => {
+    if (closed) return
+    const retentionSeconds = settings.eventRetentionMs / 1000
+    db.delete(e)
+      .where(sql`${e.at} < now() - make_interval(secs => ${retentionSeconds})`)
+      .then(
+        () => {},
+        (error: unknown) =>
+          logger.log('warn', 'could not prune old store change events', {
+            error: toStoreError(error, 'prune').message,
+          })
+      )
+  }, settings.pruneIntervalMs)
+  pruneTimer.unref()
+
+  const store: PostgresStore = {
+    driver: driver.kind,
+    schema,
+
+    async get(key) {
+      ensureOpen()
+      checkKey(key)
+      const [row] = await run('get', () => getQuery.execute(params(key)))
+      return row === undefined ? undefined : toResource(key, row, parseSpec(key, row.spec))
+    },
+
+    async list(type, listOptions = {}) {
+      ensureOpen()
+      const page = checkListOptions(type, listOptions)
+      const shape = {
+        mesh: listOptions.mesh !== undefined,
+        nameContains: listOptions.nameContains !== undefined,
+        after: page.after !== undefined,
+      }
+      const rows = await run('list', () =>
+        listQuery(shape).execute({
+          type,
+          mesh: listOptions.mesh ?? '',
+          nameContains: listOptions.nameContains ?? '',
+          afterMesh: page.after?.mesh ?? '',
+          afterName: page.after?.name ?? '',
+          limit: page.size + 1,
+        })
+      )
+      const total = Number(rows[0]?.total ?? 0)
+      const items: StoredResource[] = []
+      for (const row of rows) {
+        if (row.mesh === null || row.name === null || items.length === page.size) continue
+        const key = { type, mesh: row.mesh, name: row.name }
+        items.push(
+          toResource(key, row as unknown as ValueRow, parseSpec(key, row.spec ?? undefined))
+        )
+      }
+      const last = items.at(-1)
+      const result: ListPage = { items, total }
+      return rows.length > page.size && last !== undefined
+        ? { ...result, next: encodeCursor(last) }
+        : result
+    },
+
+    async create(key, spec) {
+      ensureOpen()
+      checkKey(key)
+      const text = serializeSpec(spec, maxSpecBytes)
+      const [row] = await run('create', () => createQuery.execute({ ...params(key), spec: text }))
+      if (row === undefined) {
+        throw new MeshcaError('ALREADY_EXISTS', `Resource already exists: ${describeKey(key)}`)
+      }
+      feed.ownWriteCompleted('create', row.version)
+      return toResource(key, row, JSON.parse(text) as JsonObject)
+    },
+
+    async update(key, spec, expectedVersion) {
+      ensureOpen()
+      checkKey(key)
+      const text = serializeSpec(spec, maxSpecBytes)
+      const version = canonicalVersion(expectedVersion)
+      if (version === undefined) throw await missingOrConflict(key, 'update')
+      const [row] = await run('update', () =>
+        updateQuery.execute({ ...params(key), spec: text, version })
+      )
+      if (row === undefined) throw await missingOrConflict(key, 'update')
+      feed.ownWriteCompleted('update', row.version)
+      return toResource(key, row, JSON.parse(text) as JsonObject)
+    },
+
+    async delete(key, expectedVersion) {
+      ensureOpen()
+      checkKey(key)
+      let rows: readonly { readonly version: string }[]
+      if (expectedVersion === undefined) {
+        rows = await run('delete', () => deleteQuery.execute(params(key)))
+      } else {
+        const version = canonicalVersion(expectedVersion)
+        if (version === undefined) throw await missingOrConflict(key, 'delete')
+        rows = await run('delete', () => deleteVersionQuery.execute({ ...params(key), version }))
+      }
+      const [row] = rows
+      if (row === undefined) throw await missingOrConflict(key, 'delete')
+      feed.ownWriteCompleted('delete', row.version)
+    },
+
+    watch(listener, watchOptions): Unsubscribe {
+      ensureOpen()
+      return feed.subscribe(listener, watchOptions)
+    },
+
+    leaderElection(name, options) {
+      ensureOpen()
+      const election = startLeaderElection(
+        {
+          name,
+          namespace: LOCK_NAMESPACE,
+          key: leaderLockKey(schema, name),
+          openSession: (sessionSettings) => driver.openLockSession(sessionSettings),
+          logger,
+        },
+        options
+      )
+      electors.add(election)
+      return {
+        ...election,
+        async stop() {
+          electors.delete(election)
+          await election.stop()
+        },
+      }
+    },
+
+    close() {
+      closing ??= (async () => {
+        closed = true
+        feed.clear()
+        clearInterval(pruneTimer)
+        await Promise.all([...electors].map((election) => election.stop()))
+        electors.clear()
+        await listening?.close().catch(() => {})
+        listening = undefined
+        await driver.close()
+      })()
+      return closing
+    },
+  }
+  return store
+}
+
+async function currentSeq(driver: StoreDriver, schema: string): Promise<bigint> {
+  const [row] = await queryRows<{ last_value: string; is_called: boolean }>(
+    driver.db,
+    sql`select last_value::text as last_value, is_called from ${sql.identifier(schema)}.change_seq`
+  )
+  if (row === undefined) return 0n
+  const last = BigInt(row.last_value)
+  return row.is_called ? last : last - 1n
+}
+
+interface ListShape {
+  readonly mesh: boolean
+  readonly nameContains: boolean
+  readonly after: boolean
+}
+
+function shapeId(shape: ListShape): string {
+  return `${Number(shape.mesh)}${Number(shape.nameContains)}${Number(shape.after)}`
+}
+
+interface EventRow {
+  readonly seq: string
+  readonly action: string
+  readonly type: string
+  readonly mesh: string
+  readonly name: string
+  readonly version: string
+}
+
+function toChangeRecord(row: EventRow): ChangeRecord[] {
+  if (row.action !== 'create' && row.action !== 'update' && row.action !== 'delete') return []
+  return [
+    {
+      seq: BigInt(row.seq),
+      action: row.action,
+      type: row.type as ResourceType,
+      mesh: row.mesh,
+      name: row.name,
+      version: row.version,
+    },
+  ]
+}
+
+function corrupted(key: ResourceKey, what: string): MeshcaError {
+  return new MeshcaError('CORRUPTED', `Resource ${what} is corrupted: ${describeKey(key)}`)
+}
+
+/** The stored JSON text as a spec; CORRUPTED (naming the resource, never the content) if it is not one. */
+function parseSpec(key: ResourceKey, text: string | undefined): JsonObject {
+  let spec: unknown
+  try {
+    spec = text === undefined ? undefined : JSON.parse(text)
+  } catch {
+    throw corrupted(key, 'spec')
+  }
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw corrupted(key, 'spec')
+  return spec as JsonObject
+}
+
+function toResource(key: ResourceKey, row: ValueRow, spec: JsonObject): StoredResource {
+  const creationMs = Number(row.creationMs)
+  const modificationMs = Number(row.modificationMs)
+  if (!Number.isFinite(creationMs) || !Number.isFinite(modificationMs)) {
+    throw corrupted(key, 'timestamp')
+  }
+  return {
+    type: key.type,
+    mesh: key.mesh,
+    name: key.name,
+    version: row.version,
+    creationTime: new Date(creationMs),
+    modificationTime: new Date(modificationMs),
+    spec,
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * What only a server shows: migrations under concurrent start, where the objects live, and errors
+ * that must not leak the connection string or what was written.
+ */
+import { inspect } from 'node:util'
+import type { ResourceKey } from '@meshca/core-mtls'
+import { isMeshcaError } from '@meshca/core-mtls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PostgresStore } from '../src/index.ts'
+import { createPostgresStore, MIGRATIONS_TABLE, openStore } from '../src/index.ts'
+import { recordingLogger } from './support/recording-logger.ts'
+import type { TestPostgres } from './support/test-postgres.ts'
+import { connectTestPostgres } from './support/test-postgres.ts'
+
+let server: TestPostgres
+
+beforeAll(async () => {
+  server = await connectTestPostgres()
+})
+
+afterAll(async () => {
+  await server?.dispose()
+})
+
+function secret(name: string): ResourceKey {
+  return { type: 'Secret', mesh: 'default', name }
+}
+
+async function rejection(action: Promise<unknown>): Promise<unknown> {
+  try {
+    await action
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('migrations', () => {
+  it('are applied exactly once when several instances start at once', async () => {
+    const schema = server.newSchema()
+    const logger = recordingLogger()
+    const stores = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        createPostgresStore({ url: server.url, schema, poolSize: 1, logger })
+      )
+    )
+    try {
+      const applied = logger.entries.filter((entry) => entry.message === 'applied store migrations')
+      expect(applied).toHaveLength(1)
+      expect(applied[0]?.fields.applied).toBe(3)
+      const rows = await server.admin.unsafe(`select hash from "${schema}"."${MIGRATIONS_TABLE}"`)
+      expect(rows).toHaveLength(3)
+      // All six work on the same tables.
+      const created = await Promise.all(
+        stores.map((store, index) => store.create(secret(`from-${index}`), {}))
+      )
+      expect(new Set(created.map((resource) => resource.version)).size).toBe(6)
+      expect((await stores[0]?.list('Secret'))?.total).toBe(6)
+    } finally {
+      for (const store of stores) await store.close()
+    }
+    // Opening again applies nothing.
+    const again = await createPostgresStore({ url: server.url, schema, logger })
+    await again.close()
+    expect(logger.entries.filter((e) => e.message === 'applied store migrations')).toHaveLength(1)
+  })
+
+  it('put every object in the store schema, with "C" collation on the key columns', async () => {
+    const schema = server.newSchema()
+    const countPublic = async () =>
+      (
+        await server.admin<{ count: number }[]>`
+          select count(*)::int as count from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = 'public'`
+      )[0]?.count
+    const publicBefore = await countPublic()
+    const store = await createPostgresStore({ url: server.url, schema })
+    try {
+      const relations = await server.admin<{ relname: string; relkind: string }[]>`
+        select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = ${schema} and c.relkind in ('r', 'S') order by c.relname`
+      expect(relations.map((r) => `${r.relname}:${r.relkind}`)).toEqual([
+        `${MIGRATIONS_TABLE}:r`,
+        `${MIGRATIONS_TABLE}_id_seq:S`,
+        'change_seq:S',
+        'events:r',
+        'resources:r',
+      ])
+      const functions = await server.admin<{ proname: string }[]>`
+        select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = ${schema} order by p.proname`
+      expect(functions.map((f) => f.proname)).toEqual([
+        'record_resource_change',
+        'stamp_resource_update',
+      ])
+      expect(await countPublic()).toBe(publicBefore)
+      const collations = await server.admin<{ attname: string; collname: string }[]>`
+        select a.attname, c.collname from pg_attribute a join pg_collation c on c.oid = a.attcollation
+        where a.attrelid = ${`"${schema}".resources`}::regclass and a.attname in ('type', 'mesh', 'name')
+        order by a.attnum`
+      expect(collations).toEqual([
+        { attname: 'type', collname: 'C' },
+        { attname: 'mesh', collname: 'C' },
+        { attname: 'name', collname: 'C' },
+      ])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('warn when the database has migrations this build does not know', async () => {
+    const schema = server.newSchema()
+    await (await createPostgresStore({ url: server.url, schema })).close()
+    await server.admin.unsafe(
+      `insert into "${schema}"."${MIGRATIONS_TABLE}" (hash, created_at) values ('future', 32503680000000)`
+    )
+    const logger = recordingLogger()
+    const store = await createPostgresStore({ url: server.url, schema, logger })
+    await store.close()
+    expect(logger.entries.some((entry) => entry.message.includes('newer than this build'))).toBe(
+      true
+    )
+  })
+})
+
+describe('errors that must not leak', () => {
+  it('refuse a URL that is not postgres:// without repeating it', async () => {
+    const error = await rejection(
+      createPostgresStore({ url: 'mysql://meshca:hunter2@db.internal/meshca' })
+    )
+    expect(isMeshcaError(error, 'INVALID')).toBe(true)
+    expect(inspect(error, { depth: 8 })).not.toContain('hunter2')
+    const location = await rejection(openStore('https://example.com/db'))
+    expect(isMeshcaError(location, 'INVALID')).toBe(true)
+  })
+
+  it('report an unreachable server as STORE_UNAVAILABLE without the address or the password', async () => {
+    const error = await rejection(
+      createPostgresStore({
+        url: 'postgres://meshca:hunter2@127.0.0.1:1/meshca',
+        connectTimeoutSeconds: 2,
+      })
+    )
+    expect(isMeshcaError(error, 'STORE_UNAVAILABLE'), String(error)).toBe(true)
+    const shown = inspect(error, { depth: 8 })
+    expect(shown).not.toContain('hunter2')
+    expect(shown).not.toContain('127.0.0.1')
+  })
+
+  it('keep what was written out of the error when the server refuses a query', async () => {
+    const schema = server.newSchema()
+    const store: PostgresStore = await createPostgresStore({ url: server.url, schema, poolSize: 1 })
+    try {
+      await store.create(secret('before'), { key: 'hunter2-private-key' })
+      await server.admin.unsafe(`drop table "${schema}".resources cascade`)
+      const error = await rejection(store.create(secret('after'), { key: 'hunter2-private-key' }))
+      expect(isMeshcaError(error, 'INTERNAL'), String(error)).toBe(true)
+      expect((error as Error).message).toBe(
+        'create failed (the store tables are missing, code 42P01)'
+      )
+      const shown = inspect(error, { depth: 8 })
+      expect(shown).not.toContain('hunter2')
+      expect(shown).not.toContain('insert into')
+    } finally {
+      await store.close()
+    }
+  })
+})

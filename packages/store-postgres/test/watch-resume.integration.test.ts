@@ -1,0 +1,162 @@
+/**
+ * Change events across a dropped listen connection: what was committed while it was down is
+ * delivered once it is back, in order, without a restart, and the log says how much was missed.
+ */
+import type { ResourceKey, StoreEvent } from '@meshca/core-mtls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPostgresStore } from '../src/index.ts'
+import { recordingLogger, sleep, waitFor } from './support/recording-logger.ts'
+import { startTcpProxy } from './support/tcp-proxy.ts'
+import type { TestPostgres } from './support/test-postgres.ts'
+import { connectTestPostgres } from './support/test-postgres.ts'
+
+let server: TestPostgres
+
+beforeAll(async () => {
+  server = await connectTestPostgres()
+})
+
+afterAll(async () => {
+  await server?.dispose()
+})
+
+function secret(name: string): ResourceKey {
+  return { type: 'Secret', mesh: 'default', name }
+}
+
+describe('watch after a dropped connection', () => {
+  it('replays what was written while the listen connection was down, in order, and logs it', async () => {
+    const proxy = await startTcpProxy(server.url)
+    const schema = server.newSchema()
+    const logger = recordingLogger()
+    const watcher = await createPostgresStore({
+      url: proxy.url,
+      schema,
+      poolSize: 2,
+      connectTimeoutSeconds: 2,
+      logger,
+    })
+    const writer = await createPostgresStore({ url: server.url, schema, poolSize: 2 })
+    try {
+      const events: StoreEvent[] = []
+      watcher.watch((event) => events.push(event), { types: ['Secret'] })
+      const first = await writer.create(secret('before'), {})
+      await waitFor(() => events.length === 1, 'the event before the cut')
+
+      await proxy.cut()
+      const updated = await writer.update(secret('before'), { n: 1 }, first.version)
+      await writer.create(secret('during-1'), {})
+      await writer.create({ type: 'Mesh', mesh: '', name: 'not-watched' }, {})
+      await writer.delete(secret('before'), updated.version)
+      await writer.create(secret('during-2'), {})
+      await sleep(200)
+      expect(events).toHaveLength(1)
+
+      await proxy.restore()
+      await waitFor(() => events.length === 5, 'the replayed events')
+      await writer.create(secret('after'), {})
+      await waitFor(() => events.length === 6, 'a live event after the replay')
+      expect(events).toEqual([
+        { action: 'create', key: secret('before') },
+        { action: 'update', key: secret('before') },
+        { action: 'create', key: secret('during-1') },
+        { action: 'delete', key: secret('before') },
+        { action: 'create', key: secret('during-2') },
+        { action: 'create', key: secret('after') },
+      ])
+      const resumed = logger.entries.find((entry) => entry.message.includes('resumed'))
+      // Five changes were committed while it was away (the Mesh one included; it is not watched).
+      expect(resumed?.fields.missed).toBe(5)
+      expect(logger.entries.some((entry) => entry.message.includes('listen connection lost'))).toBe(
+        true
+      )
+    } finally {
+      await watcher.close()
+      await writer.close()
+      await proxy.close()
+    }
+  })
+
+  it('resumes after pg_terminate_backend of the listen connection, without duplicates', async () => {
+    const schema = server.newSchema()
+    const applicationName = `meshca-resume-${schema}`.slice(0, 40)
+    const logger = recordingLogger()
+    const watcher = await createPostgresStore({
+      url: server.url,
+      schema,
+      poolSize: 2,
+      applicationName,
+      logger,
+    })
+    const writer = await createPostgresStore({ url: server.url, schema, poolSize: 2 })
+    try {
+      const events: StoreEvent[] = []
+      watcher.watch((event) => events.push(event))
+      for (let round = 0; round < 3; round++) {
+        await writer.create(secret(`a-${round}`), {})
+        const killed = await server.admin<{ pid: number }[]>`
+          select pg_terminate_backend(pid) as killed, pid from pg_stat_activity
+          where application_name = ${`${applicationName}-listen`}`
+        expect(killed).toHaveLength(1)
+        await writer.create(secret(`b-${round}`), {})
+        await waitFor(() => events.length === 2 * (round + 1), `the events of round ${round}`)
+      }
+      await sleep(100)
+      expect(events.map((event) => event.key.name)).toEqual([
+        'a-0',
+        'b-0',
+        'a-1',
+        'b-1',
+        'a-2',
+        'b-2',
+      ])
+      await waitFor(
+        () => logger.entries.filter((entry) => entry.message.includes('resumed')).length === 3,
+        'three resume log lines'
+      )
+    } finally {
+      await watcher.close()
+      await writer.close()
+    }
+  })
+
+  it('re-lists changed resources when the events of the gap were already pruned', async () => {
+    const proxy = await startTcpProxy(server.url)
+    const schema = server.newSchema()
+    const logger = recordingLogger()
+    const retention = { eventRetentionMs: 300, pruneIntervalMs: 100 }
+    const watcher = await createPostgresStore({
+      url: proxy.url,
+      schema,
+      poolSize: 2,
+      connectTimeoutSeconds: 2,
+      logger,
+      ...retention,
+    })
+    const writer = await createPostgresStore({ url: server.url, schema, poolSize: 2, ...retention })
+    try {
+      const events: StoreEvent[] = []
+      watcher.watch((event) => events.push(event))
+      await proxy.cut()
+      await writer.create(secret('created-in-the-gap'), {})
+      await sleep(800)
+      const [{ count } = { count: -1 }] = await server.admin.unsafe<{ count: number }[]>(
+        `select count(*)::int as count from "${schema}".events`
+      )
+      expect(count).toBe(0)
+      await proxy.restore()
+      await waitFor(() => events.length === 1, 'the re-listed resource')
+      expect(events).toEqual([{ action: 'update', key: secret('created-in-the-gap') }])
+      await waitFor(
+        () => logger.entries.some((entry) => entry.message.includes('were lost')),
+        'the loss log line'
+      )
+      const lost = logger.entries.find((entry) => entry.message.includes('were lost'))
+      expect(lost?.fields.relisted).toBe(1)
+    } finally {
+      await watcher.close()
+      await writer.close()
+      await proxy.close()
+    }
+  })
+})
