@@ -175,9 +175,7 @@ mtls:
     ]
     for (const [name, extensions, message] of cases) {
       const ca = opensslCa(name, extensions)
-      const secrets =
-        secretYaml(`${name}-cert`, ca.cert) + '---\n' + secretYaml(`${name}-key`, ca.key)
-      expect((await meshca(cp, ['apply', '-f', '-'], { stdin: secrets })).code).toBe(0)
+      const secrets = `${secretYaml(`${name}-cert`, ca.cert, name)}---\n${secretYaml(`${name}-key`, ca.key, name)}`
       const mesh = `type: Mesh
 name: ${name}
 mtls:
@@ -189,9 +187,10 @@ mtls:
       cert: { secret: ${name}-cert }
       key: { secret: ${name}-key }
 `
-      const secretsInMesh = secrets.replaceAll('mesh: default', `mesh: ${name}`)
-      await meshca(cp, ['apply', '-f', '-'], { stdin: `type: Mesh\nname: ${name}\n` })
-      await meshca(cp, ['apply', '-f', '-'], { stdin: secretsInMesh })
+      expect(
+        (await meshca(cp, ['apply', '-f', '-'], { stdin: `type: Mesh\nname: ${name}\n` })).code
+      ).toBe(0)
+      expect((await meshca(cp, ['apply', '-f', '-'], { stdin: secrets })).code).toBe(0)
       const applied = await meshca(cp, ['apply', '-f', '-'], { stdin: mesh })
       expect(applied.code, name).toBe(1)
       expect(applied.stderr).toContain('Error: Could not update a resource (Resource is not valid)')
@@ -203,8 +202,7 @@ mtls:
     ])
     await meshca(cp, ['apply', '-f', '-'], { stdin: 'type: Mesh\nname: warned\n' })
     await meshca(cp, ['apply', '-f', '-'], {
-      stdin:
-        secretYaml('c', warned.cert, 'warned') + '---\n' + secretYaml('k', warned.key, 'warned'),
+      stdin: `${secretYaml('c', warned.cert, 'warned')}---\n${secretYaml('k', warned.key, 'warned')}`,
     })
     const applied = await meshca(cp, ['apply', '-f', '-'], {
       stdin:
