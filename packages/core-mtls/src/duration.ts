@@ -39,12 +39,17 @@ export function isKumaDuration(text: string): boolean {
   return kumaDurationMs(text) !== undefined
 }
 
+/** 1,000 years: any longer lifetime is a typo, and very long ones do not fit in X.509. */
+export const MAX_DURATION_MS = 1000 * 365 * 24 * 3600 * 1000
+
 function kumaDurationMs(text: string): number | undefined {
   if (text === '0') return 0
   const match = DURATION.exec(text)
   if (!match) return undefined
   const ms = Number(match[1]) * UNIT_MS[match[2] as Unit]
-  return Number.isSafeInteger(ms) ? ms : undefined
+  // Past about 8,000 years from now a certificate's NotAfter no longer fits X.509's
+  // GeneralizedTime (year 9999): refuse such lifetimes as an invalid duration.
+  return Number.isSafeInteger(ms) && ms <= MAX_DURATION_MS ? ms : undefined
 }
 
 /** The shortest Kuma spelling of `ms`: the largest unit that divides it exactly (`86400000` → `1d`). */

@@ -55,6 +55,24 @@ describe('garbage documents', () => {
     expect(violations.length).toBeGreaterThan(0)
   })
 
+  it('deeply nested and very long values are INVALID, not a stack overflow', () => {
+    let deep: unknown = {}
+    for (let i = 0; i < 10_000; i++) deep = { a: deep }
+    const error = caught(() => decodeResource({ type: 'Mesh', name: 'm', logging: deep }))
+    expect(isMeshcaError(error, 'INVALID')).toBe(true)
+    const long = decodeResource({
+      type: 'Mesh',
+      name: 'm',
+      mtls: {
+        enabledBackend: 'a',
+        backends: [{ name: 'a', type: 'builtin', dpCert: { rotation: { expiration: '8000y' } } }],
+      },
+    })
+    expect(validateResource(long)).toEqual([
+      { field: 'mtls.backends[0].dpCert.rotation.expiration', message: 'has to be a valid format' },
+    ])
+  })
+
   it('over-long and badly formed names are violations at `name`', () => {
     const long = decodeResource({ type: 'Mesh', name: 'a'.repeat(64) })
     expect(validateResource(long)).toEqual([

@@ -19,6 +19,7 @@ import type {
   LoadedCa,
   StoredSecret,
 } from './ca-backend.ts'
+import { assertCaValid, chainValidity } from './ca-validity.ts'
 import { privateKeyMatchesSpki } from './key-match.ts'
 import { type KeyType, keyGenParams, rsaKeyType } from './key-types.ts'
 import { certificatesFromPem, decodePem, encodePem } from './pem.ts'
@@ -362,6 +363,12 @@ async function loadBuiltin(
   if (!(await pairMatches(ctx, cert, key))) {
     throw fail('tls: private key does not match public key')
   }
+  const validity = chainValidity([certDer])
+  assertCaValid(
+    validity,
+    ctx.clock.now(),
+    `failed to load CA key pair for Mesh "${mesh}" and backend "${backend.name}"`
+  )
   const signing = {
     id: await signingCaId(ctx.crypto, certDer, parsedKey.pkcs8),
     certificate: certDer,
@@ -371,8 +378,9 @@ async function loadBuiltin(
     backend: backend.name,
     signing,
     intermediates: [],
-    trustBundlePem: certPem,
+    trustBundlePem: encodePem('CERTIFICATE', certDer),
     certificates: [certDer],
+    validity,
   }
 }
 

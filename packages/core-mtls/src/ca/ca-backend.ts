@@ -44,6 +44,11 @@ export interface LoadedCa {
   readonly trustBundlePem: string
   /** DER of every CA certificate of the backend (signing first), for expiry reporting. */
   readonly certificates: readonly Uint8Array[]
+  /**
+   * When the whole CA chain is valid: the latest NotBefore and the earliest NotAfter of its
+   * certificates. Loading fails outside it; a data plane certificate never outlives it.
+   */
+  readonly validity: { readonly notBefore: Date; readonly notAfter: Date }
 }
 
 /** Errors reject the Mesh; warnings are returned with the successful response (decision 5). */

@@ -410,8 +410,9 @@ function opensslVerify(rootPem: string, untrusted: readonly Uint8Array[], leafPe
 }
 
 describe('load', () => {
-  it('loads a root: signs with it, bundles the file as is, has no intermediates', async () => {
-    const certText = `# the CA of mesh default\n${root.certPem}\n`
+  it('loads a root: signs with it, bundles its certificates only, has no intermediates', async () => {
+    // A combined cert+key file (the brief's one-Secret example) must not put the key in bundles.
+    const certText = `# the CA of mesh default\n${root.certPem}\n${root.keyPem}`
     const secrets = secretsOf({ 'ca-cert': certText, 'ca-key': root.keyPem })
     const conf = { cert: { secret: 'ca-cert' }, key: { secret: 'ca-key' } }
     const loaded = await providedCaBackend.load(context(secrets), MESH, backend(conf))
@@ -419,7 +420,8 @@ describe('load', () => {
     expect(loaded.backend).toBe('ca-1')
     expect(loaded.signing.certificate).toEqual(der)
     expect(loaded.intermediates).toEqual([])
-    expect(loaded.trustBundlePem).toBe(certText)
+    expect(loaded.trustBundlePem).toBe(encodePem('CERTIFICATE', der ?? new Uint8Array()))
+    expect(loaded.trustBundlePem).not.toContain('PRIVATE KEY')
     expect(loaded.certificates).toEqual([der])
     expect(secrets.reads).toEqual(['ca-key', 'ca-cert'])
   })

@@ -4,12 +4,14 @@ import { fromUtf8 } from '../util/bytes.ts'
 import { joinPath } from '../validation.ts'
 import type { BackendValidation, CaBackend, CaContext, LoadedCa } from './ca-backend.ts'
 import { isSelfSigned, loadCaKeyPair, validateCaKeyPair } from './ca-certificate-checks.ts'
+import { assertCaValid, chainValidity } from './ca-validity.ts'
 import {
   asDataSource,
   dataSourceShapeError,
   loadDataSource,
   validateDataSource,
 } from './data-source.ts'
+import { encodePem } from './pem.ts'
 import { signingCaId } from './signing-ca.ts'
 
 export const PROVIDED_CA_TYPE = 'provided'
@@ -148,6 +150,9 @@ async function loadProvided(
     for (const cert of pair.certificates) {
       if (!(await isSelfSigned(ctx.crypto, cert))) intermediates.push(cert.der)
     }
+    const certificates = pair.certificates.map((c) => c.der)
+    const validity = chainValidity(certificates)
+    assertCaValid(validity, ctx.clock.now())
     return {
       backend: backend.name,
       signing: {
@@ -156,9 +161,11 @@ async function loadProvided(
         privateKey: pair.key.pkcs8,
       },
       intermediates,
-      // Kuma's bundle is the cert data source as written, extra text and all (spec §4.2).
-      trustBundlePem: pems.certPem,
-      certificates: pair.certificates.map((c) => c.der),
+      // Kuma sends the cert data source as written; meshca re-encodes its certificates only, so
+      // that a combined cert+key file (the brief's one-Secret example) never puts the key in bundles.
+      trustBundlePem: certificates.map((der) => encodePem('CERTIFICATE', der)).join(''),
+      certificates,
+      validity,
     }
   } catch (error) {
     throw wrap(error)

@@ -8,6 +8,9 @@ import { toArrayBuffer } from '../util/bytes.ts'
 /** Smallest RSA modulus a workload key may have; below it the CSR is refused. */
 export const MIN_RSA_BITS = 2048
 
+/** A PKCS#10 request with an 8192-bit RSA key is under 6 KB of PEM; anything far larger is abuse. */
+export const MAX_CSR_PEM_LENGTH = 64 * 1024
+
 function invalid(message: string, cause?: unknown): MeshcaError {
   return new MeshcaError('INVALID', message, {
     violations: [{ field: 'csr', message }],
@@ -21,6 +24,9 @@ function invalid(message: string, cause?: unknown): MeshcaError {
  * plane's token and resource, never from the request.
  */
 export async function verifiedCsrPublicKey(crypto: Crypto, pem: string): Promise<Uint8Array> {
+  if (pem.length > MAX_CSR_PEM_LENGTH) {
+    throw invalid(`must not be longer than ${MAX_CSR_PEM_LENGTH} characters`)
+  }
   const block = decodePem(pem).find(
     (b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST'
   )
@@ -51,13 +57,7 @@ async function checkKeyStrength(crypto: Crypto, spki: Uint8Array): Promise<void>
     throw invalid('key type is not supported (use RSA, ECDSA P-256/P-384 or Ed25519)')
   }
   if (family === 'RSA') {
-    const key = await crypto.subtle.importKey(
-      'spki',
-      toArrayBuffer(spki),
-      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-      true,
-      ['verify']
-    )
+    const key = await importRsaSpki(crypto, spki)
     const bits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength
     if (bits < MIN_RSA_BITS) {
       throw invalid(
@@ -69,5 +69,23 @@ async function checkKeyStrength(crypto: Crypto, spki: Uint8Array): Promise<void>
     if (curve.namedCurve !== 'P-256' && curve.namedCurve !== 'P-384') {
       throw invalid(`EC curve ${curve.namedCurve} is not supported (use P-256 or P-384)`)
     }
+  }
+}
+
+async function importRsaSpki(crypto: Crypto, spki: Uint8Array): Promise<CryptoKey> {
+  try {
+    return await crypto.subtle.importKey(
+      'spki',
+      toArrayBuffer(spki),
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      true,
+      ['verify']
+    )
+  } catch (error) {
+    // RSA-PSS-only keys and malformed moduli end here.
+    throw invalid(
+      'RSA key is not supported (use an rsaEncryption key of at least 2048 bits)',
+      error
+    )
   }
 }

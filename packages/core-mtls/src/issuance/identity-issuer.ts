@@ -101,9 +101,26 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
     const enabledSpec = enabledBackend(meshSpec)
     if (!enabledSpec) return undefined
     const backends = meshSpec.mtls?.backends ?? []
-    const all = await Promise.all(
-      backends.map((b) => caBackendFor(caBackends, b.type).load(ctx, mesh, b))
+    const settled = await Promise.allSettled(
+      backends.map(async (b) => caBackendFor(caBackends, b.type).load(ctx, mesh, b))
     )
+    const all: LoadedCa[] = []
+    settled.forEach((outcome, i) => {
+      const spec = backends[i]
+      if (outcome.status === 'fulfilled') {
+        all.push(outcome.value)
+      } else if (spec?.name === enabledSpec.name) {
+        throw outcome.reason
+      } else {
+        // Another backend being broken must not stop issuance; it is left out of the bundle and
+        // of supportedBackends, so the safe-switch rule will not let the mesh move to it.
+        ctx.logger.log('warn', 'CA backend left out of the trust bundle: it cannot be loaded', {
+          mesh,
+          backend: spec?.name ?? '',
+          reason: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason),
+        })
+      }
+    })
     const enabled = all.find((ca) => ca.backend === enabledSpec.name)
     if (!enabled) {
       throw new MeshcaError(
@@ -152,7 +169,12 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
         try {
           const generation = ctx.clock.now()
           // x509 keeps whole seconds; Kuma's lifetime is measured against the truncated NotAfter.
-          const notAfter = new Date(Math.floor((generation.getTime() + lifetime) / 1000) * 1000)
+          // A certificate never outlives its CA: past the CA's NotAfter no peer would accept it.
+          const end = Math.min(
+            generation.getTime() + lifetime,
+            trust.enabled.validity.notAfter.getTime()
+          )
+          const notAfter = new Date(Math.floor(end / 1000) * 1000)
           const subjectKey: SubjectKey = request.csr
             ? { spki: await verifiedCsrPublicKey(ctx.crypto, request.csr) }
             : { generate: keyType }

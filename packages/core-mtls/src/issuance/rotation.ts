@@ -22,8 +22,9 @@ export function rotationInstant(input: RotationInput): Date {
   const generation = input.generation.getTime()
   const lifetime = Math.max(0, input.expiration.getTime() - generation)
   const base = generation + Math.floor(lifetime / 5) * 4
-  const jitter = Math.min(Math.max(input.jitter ?? 0, 0), 0.2)
-  const unit = Math.min(Math.max(input.unit ?? 0, 0), 1)
+  // A NaN from a bad setting would make the instant Invalid Date and the certificate never rotate.
+  const jitter = Number.isFinite(input.jitter) ? Math.min(Math.max(input.jitter ?? 0, 0), 0.2) : 0
+  const unit = Number.isFinite(input.unit) ? Math.min(Math.max(input.unit ?? 0, 0), 1) : 0
   return new Date(base + Math.floor(unit * jitter * lifetime))
 }
 

@@ -146,7 +146,8 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
 
   async function deleteAllOfMesh(mesh: string): Promise<void> {
     for (const type of MESH_SCOPED_TYPES) {
-      for (;;) {
+      // Bounded: a store that keeps listing a row it says is gone must not spin forever.
+      for (let round = 0; round < 10_000; round++) {
         const page = await store.list(type, { mesh, size: 1000 })
         if (page.items.length === 0) break
         for (const row of page.items) {

@@ -6,6 +6,9 @@
 import { joinPath, ViolationList } from '../validation.ts'
 import type { JsonObject, JsonValue } from './types.ts'
 
+/** Far beyond any Kuma resource (a Mesh nests about ten levels). */
+export const MAX_JSON_DEPTH = 64
+
 export type RawObject = Readonly<Record<string, unknown>>
 
 /** `parent["key"]`, Kuma's `PathBuilder.Key` notation for map entries such as tags. */
@@ -105,7 +108,12 @@ export class JsonReader {
   }
 
   /** Any JSON value, kept as it is (`conf`, unknown fields). */
-  json(value: unknown, path: string): JsonValue | undefined {
+  json(value: unknown, path: string, depth = 0): JsonValue | undefined {
+    if (depth > MAX_JSON_DEPTH) {
+      // Deep enough to be an attack, not a config; recursion further would overflow the stack.
+      this.fail(path, `must not nest deeper than ${MAX_JSON_DEPTH} levels`)
+      return undefined
+    }
     if (value === null || typeof value === 'string' || typeof value === 'boolean') return value
     if (typeof value === 'number') {
       if (Number.isFinite(value)) return value
@@ -115,12 +123,12 @@ export class JsonReader {
     if (Array.isArray(value)) {
       const out: JsonValue[] = []
       value.forEach((item, i) => {
-        const json = this.json(item, `${path}[${i}]`)
+        const json = this.json(item, `${path}[${i}]`, depth + 1)
         if (json !== undefined) out.push(json)
       })
       return out
     }
-    if (isRawObject(value)) return this.#entries(value, path, () => true)
+    if (isRawObject(value)) return this.#entries(value, path, () => true, depth + 1)
     this.fail(path, 'must be a JSON value')
     return undefined
   }
@@ -135,12 +143,12 @@ export class JsonReader {
     return this.#entries(obj, path, (key) => !known.includes(key))
   }
 
-  #entries(obj: RawObject, path: string, keep: (key: string) => boolean): JsonObject {
+  #entries(obj: RawObject, path: string, keep: (key: string) => boolean, depth = 0): JsonObject {
     const out: [string, JsonValue][] = []
     for (const [key, item] of Object.entries(obj)) {
       // `undefined` cannot come from JSON or YAML; dropping it matches JSON.stringify.
       if (!keep(key) || item === undefined) continue
-      const json = this.json(item, joinPath(path, key))
+      const json = this.json(item, joinPath(path, key), depth)
       if (json !== undefined) out.push([key, json])
     }
     return fromEntries(out)

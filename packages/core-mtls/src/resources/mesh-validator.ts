@@ -45,9 +45,13 @@ function checkMtls(mtls: MtlsSpec | undefined, r: JsonReader): void {
     const at = indexPath('mtls.backends', i)
     // Kuma's rule: once `dpCert` is given, its expiration must parse, so `dpCert: {}` is rejected.
     const expiration = backend.dpCert?.rotation?.expiration ?? ''
-    if (backend.dpCert !== undefined && !isKumaDuration(expiration)) {
+    // Kuma requires the expiration once `dpCert` is given; meshca's `keyType` alone does not count.
+    const needsExpiration =
+      backend.dpCert !== undefined &&
+      (backend.dpCert.rotation !== undefined || backend.dpCert.keyType === undefined)
+    if (needsExpiration && !isKumaDuration(expiration)) {
       r.fail(`${at}.dpCert.rotation.expiration`, 'has to be a valid format')
-    } else if (backend.dpCert !== undefined && parseKumaDuration(expiration) === 0) {
+    } else if (needsExpiration && parseKumaDuration(expiration) === 0) {
       // Kuma accepts "0" and then issues certificates that are expired when they are made.
       r.fail(`${at}.dpCert.rotation.expiration`, 'must be greater than 0')
     }

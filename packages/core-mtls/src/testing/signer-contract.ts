@@ -5,6 +5,7 @@ import { privateKeyMatchesSpki } from '../ca/key-match.ts'
 import { KEY_TYPES, type KeyType, keyGenParams } from '../ca/key-types.ts'
 import { parsePkcs8 } from '../ca/private-key.ts'
 import { isMeshcaError } from '../errors.ts'
+import { leafKeyUsage } from '../identity/leaf-profile.ts'
 import type { LeafRequest, Signer } from '../ports/signer.ts'
 import { toArrayBuffer, toHex } from '../util/bytes.ts'
 import { createTestCa, type TestCa } from './fixtures.ts'
@@ -95,6 +96,10 @@ export function runSignerContract(name: string, options: SignerContractOptions):
         const san = leaf.getExtension(x509.SubjectAlternativeNameExtension)
         expect(san?.critical).toBe(true)
         expect(san?.names.items.map((n) => n.value)).toEqual(req.uris)
+        const keyUsage = leaf.getExtension(x509.KeyUsagesExtension)
+        expect(keyUsage?.critical).toBe(true)
+        // The request generates an ECDSA key: digitalSignature + keyAgreement (leafKeyUsage).
+        expect(keyUsage?.usages).toBe(leafKeyUsage('EC'))
         const basic = leaf.getExtension(x509.BasicConstraintsExtension)
         expect(basic?.ca).toBe(false)
         expect(basic?.critical).toBe(true)
