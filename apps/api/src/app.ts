@@ -6,12 +6,14 @@ import {
   type DataplaneTokens,
   type Logger,
   type MeshcaCore,
+  type Store,
   silentLogger,
   type UserTokens,
 } from '@meshca/core-mtls'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AppEnv } from './context.ts'
+import { createDataplaneSessions, type DataplaneSessions } from './dataplanes/dataplane-sessions.ts'
 import { ApiProblem } from './http/api-problem.ts'
 import {
   authenticate,
@@ -19,6 +21,7 @@ import {
   remoteAddressFromEnv,
 } from './middleware/authenticate.ts'
 import { errorHandler, notFoundHandler } from './middleware/error-handler.ts'
+import { dataplaneIdentityRoutes } from './routes/dataplane-identity.ts'
 import { meshRoutes } from './routes/meshes.ts'
 import { overviewRoutes } from './routes/overviews.ts'
 import { meshInsightRoutes, meshScopedRoutes } from './routes/resources.ts'
@@ -44,6 +47,40 @@ export interface AppDeps {
   readonly remoteAddress?: RemoteAddress
   /** Default `MAX_BODY_BYTES`. */
   readonly maxBodyBytes?: number
+  /**
+   * The data plane streams of this app; default: created here from the options below. Pass them to
+   * end the streams on shutdown (`startControlPlane` does).
+   */
+  readonly dataplaneSessions?: DataplaneSessions
+  /**
+   * Store change events: a Mesh or CA Secret change re-issues the identities of the data planes
+   * streaming from this app. Without it, only rotation and new connections issue.
+   */
+  readonly store?: Pick<Store, 'watch'>
+  /** `controlPlaneInstanceId` in data plane insights; default a random UUID. */
+  readonly instanceId?: string
+  /** SSE comment lines on idle data plane streams; default 15 s, 0 for none. */
+  readonly heartbeatIntervalMs?: number
+  /** A mesh change re-issues its data planes' identities spread over this window; default 5 s. */
+  readonly reissueWindowMs?: number
+}
+
+/** The data plane sessions `createApp` makes when it is not given any. */
+export function dataplaneSessionsFor(deps: AppDeps): DataplaneSessions {
+  if (deps.dataplaneSessions !== undefined) return deps.dataplaneSessions
+  const store = deps.store
+  return createDataplaneSessions({
+    core: deps.core,
+    logger: deps.logger ?? silentLogger,
+    instanceId: deps.instanceId ?? globalThis.crypto.randomUUID(),
+    ...(store === undefined
+      ? {}
+      : { watch: (listener, options) => store.watch(listener, options) }),
+    ...(deps.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatIntervalMs: deps.heartbeatIntervalMs }),
+    ...(deps.reissueWindowMs === undefined ? {} : { reissueWindowMs: deps.reissueWindowMs }),
+  })
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -77,6 +114,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     })
   )
+  // The data plane API authenticates with data plane tokens, not user tokens: it comes before the
+  // user authentication, which would refuse its bearer token.
+  app.route('/', dataplaneIdentityRoutes({ ...routeDeps, sessions: dataplaneSessionsFor(deps) }))
   app.use(
     authenticate({
       userTokens: deps.userTokens,

@@ -25,6 +25,8 @@ describe('loadConfig', () => {
       localhostIsAdmin: true,
       defaultMesh: true,
       logLevel: 'info',
+      dataplaneHeartbeatIntervalMs: 15_000,
+      dataplaneReissueWindowMs: 5_000,
     })
   })
 
@@ -37,6 +39,8 @@ describe('loadConfig', () => {
       MESHCA_API_LOCALHOST_IS_ADMIN: 'false',
       MESHCA_DEFAULT_MESH: 'false',
       MESHCA_LOG_LEVEL: 'debug',
+      MESHCA_DP_HEARTBEAT_INTERVAL: '30s',
+      MESHCA_DP_REISSUE_WINDOW: '1.5s',
     }
     expect(loadConfig(env, [], cwd)).toEqual({
       host: '0.0.0.0',
@@ -47,13 +51,29 @@ describe('loadConfig', () => {
       localhostIsAdmin: false,
       defaultMesh: false,
       logLevel: 'debug',
+      dataplaneHeartbeatIntervalMs: 30_000,
+      dataplaneReissueWindowMs: 1_500,
     })
     const flags = loadConfig(
       env,
-      ['--port', '0', '--store', 'pglite', '--data-dir', 'data', '--localhost-is-admin', 'true'],
+      [
+        ...[
+          '--port',
+          '0',
+          '--store',
+          'pglite',
+          '--data-dir',
+          'data',
+          '--localhost-is-admin',
+          'true',
+        ],
+        ...['--dp-heartbeat-interval', '0', '--dp-reissue-window', '250ms'],
+      ],
       cwd
     )
     expect(flags).toMatchObject({
+      dataplaneHeartbeatIntervalMs: 0,
+      dataplaneReissueWindowMs: 250,
       port: 0,
       store: 'pglite',
       dataDir: '/srv/meshca/data',
@@ -111,6 +131,11 @@ describe('loadConfig', () => {
       { MESHCA_LOG_LEVEL: 'loud' },
       'MESHCA_LOG_LEVEL must be one of debug, info, warn, error, not "loud"',
     ],
+    [
+      { MESHCA_DP_REISSUE_WINDOW: '5' },
+      'MESHCA_DP_REISSUE_WINDOW must be a duration such as 15s or 500ms: time: missing unit in duration "5"',
+    ],
+    [{ MESHCA_DP_HEARTBEAT_INTERVAL: '-1s' }, 'MESHCA_DP_HEARTBEAT_INTERVAL cannot be negative'],
   ])('refuses %j', (env, message) => {
     expect(refusal(env)).toBe(message)
   })

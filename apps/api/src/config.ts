@@ -4,7 +4,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { type LogLevel, MeshcaError } from '@meshca/core-mtls'
+import { type LogLevel, MeshcaError, parseGoDuration } from '@meshca/core-mtls'
 
 export const STORE_KINDS = ['pglite', 'postgres', 'memory'] as const
 export type StoreKind = (typeof STORE_KINDS)[number]
@@ -34,11 +34,17 @@ export interface ApiConfig {
   /** Create the Mesh `default` on start when it does not exist, as Kuma does. */
   readonly defaultMesh: boolean
   readonly logLevel: LogLevel
+  /** SSE heartbeat (comment line) period on data plane streams; 0 for none. */
+  readonly dataplaneHeartbeatIntervalMs: number
+  /** A mesh change re-issues its connected data planes' identities spread over this window. */
+  readonly dataplaneReissueWindowMs: number
 }
 
 export const DEFAULT_PORT = 5681
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_DATA_DIR = '.meshca'
+export const DEFAULT_DATAPLANE_HEARTBEAT = '15s'
+export const DEFAULT_DATAPLANE_REISSUE_WINDOW = '5s'
 
 export const CONFIG_HELP = `Usage: meshca-api [flags]
 
@@ -54,6 +60,10 @@ Flags override the environment variables named after them.
   --localhost-is-admin BOOL   MESHCA_API_LOCALHOST_IS_ADMIN  loopback callers are admins (default true)
   --default-mesh BOOL         MESHCA_DEFAULT_MESH    create the Mesh "default" on start (default true)
   --log-level LEVEL           MESHCA_LOG_LEVEL       debug | info | warn | error (default info)
+  --dp-heartbeat-interval D   MESHCA_DP_HEARTBEAT_INTERVAL  heartbeat period of data plane streams,
+                              a Go duration; 0 for none (default ${DEFAULT_DATAPLANE_HEARTBEAT})
+  --dp-reissue-window D       MESHCA_DP_REISSUE_WINDOW  a mesh change re-issues identities spread
+                              over this window, a Go duration (default ${DEFAULT_DATAPLANE_REISSUE_WINDOW})
   --help                      print this help
 `
 
@@ -66,6 +76,20 @@ function parseBoolean(value: string, name: string): boolean {
   if (['true', '1', 'yes', 'on'].includes(normalized)) return true
   if (['false', '0', 'no', 'off'].includes(normalized)) return false
   throw invalid(`${name} must be true or false, not ${JSON.stringify(value)}`, name)
+}
+
+function parseDuration(value: string, name: string): number {
+  let ms: number
+  try {
+    ms = parseGoDuration(value.trim())
+  } catch (error) {
+    throw invalid(
+      `${name} must be a duration such as 15s or 500ms: ${(error as Error).message}`,
+      name
+    )
+  }
+  if (ms < 0) throw invalid(`${name} cannot be negative`, name)
+  return ms
 }
 
 function parsePort(value: string, name: string): number {
@@ -101,6 +125,8 @@ export function loadConfig(
         'localhost-is-admin': { type: 'string' },
         'default-mesh': { type: 'string' },
         'log-level': { type: 'string' },
+        'dp-heartbeat-interval': { type: 'string' },
+        'dp-reissue-window': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values
@@ -158,6 +184,14 @@ export function loadConfig(
     defaultMesh:
       defaultMeshText === undefined ? true : parseBoolean(defaultMeshText, 'MESHCA_DEFAULT_MESH'),
     logLevel,
+    dataplaneHeartbeatIntervalMs: parseDuration(
+      pick('dp-heartbeat-interval', 'MESHCA_DP_HEARTBEAT_INTERVAL') ?? DEFAULT_DATAPLANE_HEARTBEAT,
+      'MESHCA_DP_HEARTBEAT_INTERVAL'
+    ),
+    dataplaneReissueWindowMs: parseDuration(
+      pick('dp-reissue-window', 'MESHCA_DP_REISSUE_WINDOW') ?? DEFAULT_DATAPLANE_REISSUE_WINDOW,
+      'MESHCA_DP_REISSUE_WINDOW'
+    ),
   }
 }
 

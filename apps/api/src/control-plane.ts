@@ -4,6 +4,7 @@
  * entry files add the listening socket and signal handling.
  */
 import { mkdir, readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import {
   createDataplaneTokens,
   createInlineSigner,
@@ -21,6 +22,7 @@ import { ensureAdminToken } from './admin-token.ts'
 import { createApp } from './app.ts'
 import type { ApiConfig } from './config.ts'
 import type { AppEnv } from './context.ts'
+import { createDataplaneSessions, type DataplaneSessions } from './dataplanes/dataplane-sessions.ts'
 import { loadEncryptionKey } from './encryption-key.ts'
 import type { RemoteAddress } from './middleware/authenticate.ts'
 import { openStore } from './store.ts'
@@ -37,8 +39,21 @@ export interface ControlPlane {
   readonly app: Hono<AppEnv>
   readonly core: MeshcaCore
   readonly adminTokenPath: string
-  /** Closes the store and the signer; call once the server stopped accepting requests. */
+  /** `controlPlaneInstanceId` of the data plane subscriptions this process serves. */
+  readonly instanceId: string
+  readonly dataplaneSessions: DataplaneSessions
+  /**
+   * Ends every data plane stream (their insights marked disconnected). Call before stopping the
+   * server: streams never finish by themselves, and the data planes reconnect elsewhere.
+   */
+  endDataplaneStreams(): Promise<void>
+  /** Ends the streams, closes the store and the signer; call once the server stopped accepting requests. */
   close(): Promise<void>
+}
+
+/** Kuma's instance ids are the host name and a random suffix: readable, and unique per process. */
+function newInstanceId(): string {
+  return `${hostname()}-${globalThis.crypto.randomUUID().slice(0, 8)}`
 }
 
 export async function startControlPlane(
@@ -67,20 +82,41 @@ export async function startControlPlane(
     const userTokens = createUserTokens({ secrets: core.secrets.system, mesh: SYSTEM_SECRETS_MESH })
     const dataplaneTokens = createDataplaneTokens({ secrets: core.secrets.system })
     const adminTokenPath = await ensureAdminToken(config.dataDir, userTokens, logger)
+    const opened = store
+    const instanceId = newInstanceId()
+    const dataplaneSessions = createDataplaneSessions({
+      core,
+      logger,
+      instanceId,
+      watch: (listener, watchOptions) => opened.watch(listener, watchOptions),
+      heartbeatIntervalMs: config.dataplaneHeartbeatIntervalMs,
+      reissueWindowMs: config.dataplaneReissueWindowMs,
+    })
     const app = createApp({
       core,
       userTokens,
       dataplaneTokens,
       logger,
       localhostIsAdmin: config.localhostIsAdmin,
+      dataplaneSessions,
       ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
     })
-    const opened = store
+    let streamsEnded: Promise<void> | undefined
+    const endDataplaneStreams = () => {
+      streamsEnded ??= dataplaneSessions.close()
+      return streamsEnded
+    }
     return {
       app,
       core,
       adminTokenPath,
+      instanceId,
+      dataplaneSessions,
+      endDataplaneStreams,
       async close() {
+        await endDataplaneStreams().catch((error: unknown) => {
+          logger.log('error', 'ending data plane streams failed', { error: String(error) })
+        })
         await Promise.allSettled([opened.close(), signer.close()])
         logger.log('info', 'store closed')
       },

@@ -46,6 +46,8 @@ try {
   handleShutdownSignals(
     {
       stopServer: async () => {
+        // Data plane streams never finish on their own: end them (they reconnect elsewhere).
+        await controlPlane.endDataplaneStreams()
         await server.stop()
       },
       closeControlPlane: () => controlPlane.close(),

@@ -29,12 +29,15 @@ try {
   })
   handleShutdownSignals(
     {
-      stopServer: () =>
-        new Promise<void>((resolve) => {
+      stopServer: async () => {
+        // Data plane streams never finish on their own: end them (they reconnect elsewhere).
+        await controlPlane.endDataplaneStreams()
+        await new Promise<void>((resolve) => {
           server.close(() => resolve())
           // Keep-alive connections would hold `close` open until they time out.
           if ('closeIdleConnections' in server) server.closeIdleConnections()
-        }),
+        })
+      },
       closeControlPlane: () => controlPlane.close(),
     },
     logger

@@ -7,4 +7,5 @@ export const TITLES = {
   update: 'Could not update a resource',
   delete: 'Could not delete a resource',
   token: 'Could not issue a token',
+  identity: 'Could not issue a data plane identity',
 } as const

@@ -89,6 +89,16 @@ function causesOf(error: MeshcaError): readonly Violation[] {
   return error.code === 'INVALID' ? [{ field: '', message: error.message }] : []
 }
 
+/**
+ * The wait an overloaded component asks for (the signer pool's `SignerSaturatedError` measures its
+ * backlog), read structurally; whole seconds, as `Retry-After` wants.
+ */
+function retryAfterSeconds(error: MeshcaError): number | undefined {
+  const hint = (error as { readonly retryAfterSeconds?: unknown }).retryAfterSeconds
+  if (typeof hint !== 'number' || !Number.isFinite(hint) || hint <= 0) return undefined
+  return Math.ceil(hint)
+}
+
 export function errorHandler(logger: Logger) {
   return (error: unknown, c: Context<AppEnv>): Response => {
     if (isApiProblem(error)) {
@@ -112,10 +122,9 @@ export function errorHandler(logger: Logger) {
           error: error.message,
         })
       }
+      const retryAfter = retryAfterSeconds(error) ?? mapping.retryAfterSeconds
       const headers: Record<string, string> =
-        mapping.retryAfterSeconds === undefined
-          ? {}
-          : { 'retry-after': String(mapping.retryAfterSeconds) }
+        retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }
       const hidden = mapping.details === INTERNAL_SERVER_ERROR
       return kumaErrorResponse(
         mapping.status,

@@ -8,9 +8,10 @@ import {
   generateEncryptionKey,
   type Logger,
   type LogLevel,
+  type Signer,
   type Store,
 } from '@meshca/core-mtls'
-import { type AppDeps, createApp } from '../../src/app.ts'
+import { type AppDeps, createApp, dataplaneSessionsFor } from '../../src/app.ts'
 import { SYSTEM_SECRETS_MESH } from '../../src/system-secrets.ts'
 
 export const LOCALHOST = '127.0.0.1'
@@ -36,6 +37,14 @@ export interface HarnessOptions {
   readonly store?: Store
   readonly localhostIsAdmin?: boolean
   readonly maxBodyBytes?: number
+  readonly signer?: Signer
+  /** Share it (and the store) to run a second instance over the same data. */
+  readonly encryptionKey?: Uint8Array
+  /** Data plane streams: heartbeat period (default none) and re-issue window (default 200 ms). */
+  readonly heartbeatIntervalMs?: number
+  readonly reissueWindowMs?: number
+  readonly rotationJitter?: number
+  readonly instanceId?: string
 }
 
 export function createHarness(options: HarnessOptions = {}) {
@@ -46,9 +55,10 @@ export function createHarness(options: HarnessOptions = {}) {
   }
   const core = createMeshcaCore({
     store,
-    signer: createInlineSigner(),
-    encryptionKey: generateEncryptionKey(),
+    signer: options.signer ?? createInlineSigner(),
+    encryptionKey: options.encryptionKey ?? generateEncryptionKey(),
     logger,
+    ...(options.rotationJitter === undefined ? {} : { rotationJitter: options.rotationJitter }),
   })
   // ES256 keeps key generation fast; RS256 (Kuma's) is covered by core's tests and the tokens tests.
   const userTokens = createUserTokens({
@@ -66,8 +76,13 @@ export function createHarness(options: HarnessOptions = {}) {
       ? {}
       : { localhostIsAdmin: options.localhostIsAdmin }),
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+    store,
+    instanceId: options.instanceId ?? 'test-instance',
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 0,
+    reissueWindowMs: options.reissueWindowMs ?? 200,
   }
-  const app = createApp(deps)
+  const dataplaneSessions = dataplaneSessionsFor(deps)
+  const app = createApp({ ...deps, dataplaneSessions })
 
   async function request(method: string, path: string, opts: RequestOptions = {}) {
     const headers: Record<string, string> = { ...opts.headers }
@@ -90,6 +105,7 @@ export function createHarness(options: HarnessOptions = {}) {
     store,
     userTokens,
     dataplaneTokens,
+    dataplaneSessions,
     logged,
     request,
     get: (path: string, opts?: RequestOptions) => request('GET', path, opts),

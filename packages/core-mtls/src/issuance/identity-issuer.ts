@@ -162,7 +162,8 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
       }
       const lifetime = dataplaneCertLifetimeMs(backendSpec)
       const keyType = backendSpec.dpCert?.keyType ?? DEFAULT_DATAPLANE_KEY_TYPE
-      const prepared: { index: number; leaf: LeafRequest; generation: Date }[] = []
+      const prepared: { index: number; leaf: LeafRequest; generation: Date; lifetimeEnd: Date }[] =
+        []
       for (const i of indexes) {
         const request = requests[i]
         if (!request) continue
@@ -175,12 +176,16 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
             trust.enabled.validity.notAfter.getTime()
           )
           const notAfter = new Date(Math.floor(end / 1000) * 1000)
+          // Rotation is measured over the intended lifetime, not the truncated one, so that a
+          // 10 s certificate rotates after 8 s (plus jitter) rather than after 7.2 s.
+          const lifetimeEnd = new Date(end)
           const subjectKey: SubjectKey = request.csr
             ? { spki: await verifiedCsrPublicKey(ctx.crypto, request.csr) }
             : { generate: keyType }
           prepared.push({
             index: i,
             generation,
+            lifetimeEnd,
             leaf: {
               subjectKey,
               serialNumber: randomSerial(ctx),
@@ -229,7 +234,7 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
           expiration,
           rotateAt: rotationInstant({
             generation: p.generation,
-            expiration,
+            expiration: p.lifetimeEnd,
             jitter,
             unit: ctx.random.unit(),
           }),
