@@ -14,6 +14,8 @@ mkdirSync(resultsDir, { recursive: true })
 /** Packages whose suites must also pass on Bun and Deno, with the files to run there when not all. */
 const crossRuntime = [
   { dir: 'packages/core-mtls', files: [] },
+  // Its vitest config limits Bun and Deno to the pool smoke tests (test/runtime).
+  { dir: 'packages/signer-workers', files: [] },
   {
     dir: 'packages/store-postgres',
     files: [
