@@ -162,8 +162,9 @@ describe('data plane identities with real processes', () => {
     // Empty subject, as Kuma's leaves (the SAN carries the identity).
     expect(leaf.subject ?? '').toBe('')
     const lifetime = Date.parse(first.identity.expiration) - Date.parse(first.identity.generation)
-    expect(lifetime).toBeGreaterThan(9_000)
-    expect(lifetime).toBeLessThanOrEqual(10_000)
+    // NotAfter has whole seconds and is rounded up: at least the configured 10 s, under 11 s.
+    expect(lifetime).toBeGreaterThanOrEqual(10_000)
+    expect(lifetime).toBeLessThan(11_000)
   })
 
   it('pushes a new certificate and key after 4/5 of the lifetime plus jitter, and counts it', async () => {
@@ -179,8 +180,9 @@ describe('data plane identities with real processes', () => {
     console.info(
       `rotation: next identity ${afterMs} ms after the first (rotateAt at ${rotateAfterMs} ms, lifetime ${Date.parse(first.identity.expiration) - Date.parse(first.identity.generation)} ms)`
     )
-    // 4/5 of a lifetime of 9–10 s (NotAfter has whole seconds), plus up to 5 % of jitter.
-    expect(afterMs).toBeGreaterThanOrEqual(7_000)
+    // 4/5 of a lifetime of 10–11 s (NotAfter rounded up to whole seconds), plus up to 5 % jitter:
+    // the issue's "after 8–9 s", with room for the signing time on a loaded machine.
+    expect(afterMs).toBeGreaterThanOrEqual(8_000)
     expect(afterMs).toBeLessThanOrEqual(9_500)
     expect(second.at).toBeGreaterThanOrEqual(Date.parse(first.identity.rotateAt))
     expect(serialOf(second.identity)).not.toBe(serialOf(first.identity))

@@ -162,30 +162,27 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
       }
       const lifetime = dataplaneCertLifetimeMs(backendSpec)
       const keyType = backendSpec.dpCert?.keyType ?? DEFAULT_DATAPLANE_KEY_TYPE
-      const prepared: { index: number; leaf: LeafRequest; generation: Date; lifetimeEnd: Date }[] =
-        []
+      const prepared: { index: number; leaf: LeafRequest; generation: Date }[] = []
       for (const i of indexes) {
         const request = requests[i]
         if (!request) continue
         try {
           const generation = ctx.clock.now()
-          // x509 keeps whole seconds; Kuma's lifetime is measured against the truncated NotAfter.
+          // x509 keeps whole seconds. Kuma truncates NotAfter, which cuts up to a second off a
+          // short certificate; meshca rounds up, so a certificate lives at least its configured
+          // lifetime and rotation (4/5 of the real lifetime) stays before its end.
           // A certificate never outlives its CA: past the CA's NotAfter no peer would accept it.
           const end = Math.min(
             generation.getTime() + lifetime,
             trust.enabled.validity.notAfter.getTime()
           )
-          const notAfter = new Date(Math.floor(end / 1000) * 1000)
-          // Rotation is measured over the intended lifetime, not the truncated one, so that a
-          // 10 s certificate rotates after 8 s (plus jitter) rather than after 7.2 s.
-          const lifetimeEnd = new Date(end)
+          const notAfter = new Date(Math.ceil(end / 1000) * 1000)
           const subjectKey: SubjectKey = request.csr
             ? { spki: await verifiedCsrPublicKey(ctx.crypto, request.csr) }
             : { generate: keyType }
           prepared.push({
             index: i,
             generation,
-            lifetimeEnd,
             leaf: {
               subjectKey,
               serialNumber: randomSerial(ctx),
@@ -234,7 +231,7 @@ export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIs
           expiration,
           rotateAt: rotationInstant({
             generation: p.generation,
-            expiration: p.lifetimeEnd,
+            expiration,
             jitter,
             unit: ctx.random.unit(),
           }),

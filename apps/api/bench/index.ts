@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:api`: requests/s and p99 for GET and PUT of a resource under 32 concurrent clients
+ * (autocannon), next to a bare Hono "hello" route measured in the same run, on PGlite and on
+ * PostgreSQL. The servers run as child processes so the load generator does not share their
+ * event loop. Usage: npm run bench:api -- [--seconds 10] [--rounds 3] [--connections 32]
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+    'postgres-url': { type: 'string' },
+  },
+})
+const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
+const connections = Number(values.connections)
+const APP_DIR = fileURLToPath(new URL('..', import.meta.url))
+const adminUrl =
+  values['postgres-url'] ??
+  process.env.PG_CONNECTION_STRING ??
+  'postgres://postgres@127.0.0.1:5432/postgres'
+
+async function listen(child: ChildProcess): Promise<string> {
+  let output = ''
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening on (http:\/\/\S+)/.exec(output)
+      if (match?.[1]) resolve(match[1])
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)))
+  })
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.kill('SIGINT')
+  })
+}
+
+const BARE = `
+import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
+const app = new Hono()
+app.get('/hello', (c) => c.json({ hello: 'world' }))
+serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+  console.log('listening on http://127.0.0.1:' + info.port)
+})
+`
+
+async function run(url: string, method: 'GET' | 'PUT', path: string, body?: string) {
+  const result = await autocannon({
+    url: `${url}${path}`,
+    method,
+    connections,
+    duration: seconds,
+    ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}),
+  })
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${method} ${path}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+  }
+  return { rps: result.requests.average, p99: result.latency.p99 }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2
+}
+
+const MESH = JSON.stringify({
+  type: 'Mesh',
+  name: 'bench',
+  mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin' }] },
+})
+
+async function main() {
+  const bare = spawn(process.execPath, ['--input-type=module', '-e', BARE], {
+    cwd: APP_DIR,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const bareUrl = await listen(bare)
+  const database = `meshca_bench_${randomBytes(4).toString('hex')}`
+  execFileSync('psql', [adminUrl, '-qc', `CREATE DATABASE ${database}`])
+  const pgUrl = adminUrl.replace(/\/[^/]*$/, `/${database}`)
+  const dataDir = mkdtempSync(join(tmpdir(), 'meshca-bench-'))
+  const env = {
+    ...process.env,
+    MESHCA_SECRET_KEY: randomBytes(32).toString('base64'),
+    MESHCA_LOG_LEVEL: 'warn',
+  }
+  const stores = [
+    ['pglite', ['--store', 'pglite', '--data-dir', join(dataDir, 'pglite')]],
+    [
+      'postgres',
+      ['--store', 'postgres', '--postgres-url', pgUrl, '--data-dir', join(dataDir, 'pg')],
+    ],
+  ] as const
+  try {
+    for (const [name, args] of stores) {
+      const api = spawn(process.execPath, ['dist/entry/node.js', '--port', '0', ...args], {
+        cwd: APP_DIR,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      const url = await listen(api)
+      await fetch(`${url}/meshes/bench`, {
+        method: 'PUT',
+        body: MESH,
+        headers: { 'content-type': 'application/json' },
+      })
+      const bareRuns: number[] = []
+      const getRuns: number[] = []
+      const putRuns: number[] = []
+      const p99 = { bare: [] as number[], get: [] as number[], put: [] as number[] }
+      for (let r = 0; r < rounds; r++) {
+        const b = await run(bareUrl, 'GET', '/hello')
+        const g = await run(url, 'GET', '/meshes/bench')
+        const p = await run(url, 'PUT', '/meshes/bench', MESH)
+        bareRuns.push(b.rps)
+        getRuns.push(g.rps)
+        putRuns.push(p.rps)
+        p99.bare.push(b.p99)
+        p99.get.push(g.p99)
+        p99.put.push(p.p99)
+      }
+      const bareRps = median(bareRuns)
+      console.log(`${name}: bare hello ${bareRps.toFixed(0)} req/s (p99 ${median(p99.bare)} ms)`)
+      console.log(
+        `${name}: GET /meshes/bench ${median(getRuns).toFixed(0)} req/s (p99 ${median(p99.get)} ms), ratio ${(median(getRuns) / bareRps).toFixed(2)} (target >= 0.50)`
+      )
+      console.log(
+        `${name}: PUT /meshes/bench ${median(putRuns).toFixed(0)} req/s (p99 ${median(p99.put)} ms), ratio ${(median(putRuns) / bareRps).toFixed(2)}`
+      )
+      await stop(api)
+    }
+  } finally {
+    await stop(bare)
+    execFileSync('psql', [adminUrl, '-qc', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`])
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+await main()
