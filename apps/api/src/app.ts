@@ -36,6 +36,9 @@ import { KUMA_COMPATIBILITY, MESHCA_VERSION } from './version.ts'
  */
 export const MAX_BODY_BYTES = 1024 * 1024
 
+/** Methods whose body no route reads. */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS'])
+
 export interface AppDeps {
   readonly core: MeshcaCore
   readonly userTokens: UserTokens
@@ -106,14 +109,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       ms: Math.round(performance.now() - started),
     })
   })
-  app.use(
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new ApiProblem(413, `request body is larger than ${maxBodyBytes} bytes`)
-      },
-    })
-  )
+  const limitBody = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw new ApiProblem(413, `request body is larger than ${maxBodyBytes} bytes`)
+    },
+  })
+  // Only routes that read a body need its limit: touching the body of a GET makes the Node adapter
+  // build a full Request, which costs a third of a resource read's time.
+  app.use((c, next) => (BODYLESS_METHODS.has(c.req.method) ? next() : limitBody(c, next)))
   // The data plane API authenticates with data plane tokens, not user tokens: it comes before the
   // user authentication, which would refuse its bearer token.
   app.route('/', dataplaneIdentityRoutes({ ...routeDeps, sessions: dataplaneSessionsFor(deps) }))
