@@ -324,4 +324,5 @@ export {
   type UserTokens,
   type UserTokensOptions,
 } from './tokens/user-token.ts'
+export { type CoalescedRead, coalesceReads } from './util/coalesce-reads.ts'
 export { indexPath, joinPath, ViolationList } from './validation.ts'

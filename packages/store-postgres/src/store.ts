@@ -15,7 +15,7 @@ import type {
   StoredResource,
   Unsubscribe,
 } from '@meshca/core-mtls'
-import { MeshcaError } from '@meshca/core-mtls'
+import { coalesceReads, MeshcaError } from '@meshca/core-mtls'
 import { and, eq, gt, sql } from 'drizzle-orm'
 import type { ChangeRecord, ReplaySource } from './change-feed.ts'
 import { ChangeFeed } from './change-feed.ts'
@@ -263,6 +263,13 @@ export async function openSqlStore(
   }, settings.pruneIntervalMs)
   pruneTimer.unref()
 
+  // A hot resource (the mesh every request of a client reads) costs one query per round trip, not
+  // one per caller. The row is shared by the reads it serves: each parses its own spec from it.
+  const readRow = coalesceReads(
+    (key: ResourceKey) => `${key.type}\u0000${key.mesh}\u0000${key.name}`,
+    async (key: ResourceKey) => (await run('get', () => getQuery.execute(params(key))))[0]
+  )
+
   const store: PostgresStore = {
     driver: driver.kind,
     schema,
@@ -270,7 +277,7 @@ export async function openSqlStore(
     async get(key) {
       ensureOpen()
       checkKey(key)
-      const [row] = await run('get', () => getQuery.execute(params(key)))
+      const row = await readRow({ type: key.type, mesh: key.mesh, name: key.name })
       return row === undefined ? undefined : toResource(key, row, parseSpec(key, row.spec))
     },
 
