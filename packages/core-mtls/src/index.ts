@@ -183,6 +183,7 @@ export {
   type SecretRecord,
   type SystemSecretAccess,
 } from './managers/secret-manager.ts'
+export { createMemoryInstanceRegistry, type InstanceRegistry } from './ports/instances.ts'
 // Ports and in-memory adapters
 export {
   type Clock,

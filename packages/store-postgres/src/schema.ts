@@ -88,7 +88,17 @@ export function defineStoreTables(schemaName?: string) {
     ]
   )
 
-  return { resources, events }
+  /**
+   * The control plane instances that serve data planes, each with the database time it last said it
+   * was alive: a data plane whose stream belongs to an instance that went silent is offline, even
+   * though that instance never got to write the disconnect.
+   */
+  const instances = table('instances', {
+    id: byteOrderedText('id', { length: KEY_COLUMN_LENGTH }).primaryKey(),
+    heartbeatTime: millisecondTime('heartbeat_time').notNull().defaultNow(),
+  })
+
+  return { resources, events, instances }
 }
 
 export type StoreTables = ReturnType<typeof defineStoreTables>
@@ -96,3 +106,4 @@ export type StoreTables = ReturnType<typeof defineStoreTables>
 const unqualified = defineStoreTables()
 export const resources = unqualified.resources
 export const events = unqualified.events
+export const instances = unqualified.instances

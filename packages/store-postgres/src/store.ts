@@ -6,6 +6,7 @@
  */
 import { clearInterval, setInterval } from 'node:timers'
 import type {
+  InstanceRegistry,
   JsonObject,
   ListPage,
   Logger,
@@ -45,6 +46,8 @@ export interface PostgresStore extends Store {
    * database and schema. Stopped when the store closes.
    */
   leaderElection(name: string, options?: LeaderElectionOptions): LeaderElection
+  /** Liveness of the control plane instances on this database, by the database's clock. */
+  readonly instances: InstanceRegistry
 }
 
 export interface SqlStoreSettings {
@@ -67,7 +70,7 @@ export async function openSqlStore(
 ): Promise<PostgresStore> {
   const { db } = driver
   const { schema, logger, maxSpecBytes } = settings
-  const { resources: r, events: e } = defineStoreTables(schema)
+  const { resources: r, events: e, instances: inst } = defineStoreTables(schema)
 
   const values = {
     version: sql<string>`${r.version}::text`,
@@ -270,9 +273,38 @@ export async function openSqlStore(
     async (key: ResourceKey) => (await run('get', () => getQuery.execute(params(key))))[0]
   )
 
+  const instances: InstanceRegistry = {
+    async heartbeat(id) {
+      ensureOpen()
+      await run('heartbeat', () =>
+        db
+          .insert(inst)
+          .values({ id, heartbeatTime: sql`now()` })
+          .onConflictDoUpdate({ target: inst.id, set: { heartbeatTime: sql`now()` } })
+      )
+    },
+    async live(withinMs) {
+      ensureOpen()
+      const rows = await run('live instances', () =>
+        db
+          .select({ id: inst.id })
+          .from(inst)
+          .where(
+            gt(inst.heartbeatTime, sql`now() - ${Math.max(0, withinMs)}::float8 * interval '1 ms'`)
+          )
+      )
+      return new Set(rows.map((row) => row.id))
+    },
+    async remove(id) {
+      ensureOpen()
+      await run('remove instance', () => db.delete(inst).where(eq(inst.id, id)))
+    },
+  }
+
   const store: PostgresStore = {
     driver: driver.kind,
     schema,
+    instances,
 
     async get(key) {
       ensureOpen()

@@ -216,4 +216,29 @@ for (const [driver, harness] of Object.entries(harnesses)) {
       }
     })
   })
+
+  describe(`${driver}: instance registry`, () => {
+    it('knows the instances heard from recently, by the database clock, and forgets removed ones', async () => {
+      const h = harness()
+      const store = await h.open()
+      try {
+        await store.instances.heartbeat('cp-1')
+        await store.instances.heartbeat('cp-2')
+        expect([...(await store.instances.live(60_000))].sort()).toEqual(['cp-1', 'cp-2'])
+
+        // cp-1 fell silent a minute ago, as a crashed instance would.
+        await h.raw(
+          `update "${store.schema}".instances set heartbeat_time = now() - interval '1 minute' where id = 'cp-1'`
+        )
+        expect([...(await store.instances.live(30_000))]).toEqual(['cp-2'])
+        await store.instances.heartbeat('cp-1')
+        expect((await store.instances.live(30_000)).has('cp-1')).toBe(true)
+
+        await store.instances.remove('cp-2')
+        expect([...(await store.instances.live(60_000))]).toEqual(['cp-1'])
+      } finally {
+        await store.close()
+      }
+    })
+  })
 }
