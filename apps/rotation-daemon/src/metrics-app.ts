@@ -1,0 +1,17 @@
+import { Hono } from 'hono'
+import { type MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics.ts'
+
+/**
+ * The metrics port: `/metrics` for Prometheus and `/ready` for probes. Kept off the API port so that
+ * scraping never needs an admin token and never competes with data planes for the API's listener.
+ */
+export function createMetricsApp(metrics: MetricsRegistry): Hono {
+  const app = new Hono()
+  app.get('/metrics', async (c) => {
+    const body = await metrics.render()
+    return c.body(body, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE })
+  })
+  app.get('/ready', (c) => c.text('ok'))
+  app.notFound((c) => c.text('not found: try /metrics', 404))
+  return app
+}
