@@ -123,6 +123,11 @@ export class DataplaneAgent {
     }
   }
 
+  /** Drops the open stream, as a restarted data plane would; the loop connects again. */
+  reconnect(): void {
+    this.#response?.destroy()
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true
     this.#response?.destroy()

@@ -10,7 +10,15 @@ import { fileURLToPath } from 'node:url'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const API_ENTRY = join(REPO, 'apps/api/dist/entry/node.js')
+const DAEMON_ENTRY = join(REPO, 'apps/api/dist/entry/daemon.js')
 const CLI_BIN = join(REPO, 'apps/cli/bin/meshca.mjs')
+
+/**
+ * Before the test's own flags (a later flag wins): a free metrics port, since tests run servers side
+ * by side, and a small key pool, since each server would otherwise spend its first seconds of both
+ * cores filling 256 RSA keys while the tests measure rotation timing.
+ */
+const TEST_DEFAULT_ARGS = ['--metrics-port', '0', '--signer-key-pool', '8']
 
 /** Only the test's own settings count, not the developer's shell. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -21,10 +29,16 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 export interface ControlPlane {
+  /** The API's base URL; empty for a standalone daemon. */
   readonly url: string
   readonly dataDir: string
   output(): string
+  /** `/metrics` of the process, once its metrics server logged its address. */
+  metricsUrl(): Promise<string>
+  /** SIGINT, then SIGKILL after 15 s; resolves with the exit code. */
   stop(): Promise<number | null>
+  /** SIGKILL: the process dies without ending a stream or writing anything. */
+  kill(): Promise<void>
 }
 
 export function tempDir(prefix: string): string {
@@ -35,13 +49,38 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true })
 }
 
-export async function startControlPlane(
+export function startControlPlane(
   options: { dataDir: string; args?: readonly string[] },
   timeoutMs = 60_000
 ): Promise<ControlPlane> {
+  return startProcess(API_ENTRY, options, /API listening on (http:\/\/\S+)/, timeoutMs)
+}
+
+/** `npm run daemon`: the rotation daemon alone, no API. */
+export function startDaemon(
+  options: { dataDir: string; args?: readonly string[] },
+  timeoutMs = 60_000
+): Promise<ControlPlane> {
+  return startProcess(DAEMON_ENTRY, options, /rotation daemon (started)/, timeoutMs)
+}
+
+async function startProcess(
+  entry: string,
+  options: { dataDir: string; args?: readonly string[] },
+  ready: RegExp,
+  timeoutMs: number
+): Promise<ControlPlane> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [API_ENTRY, '--port', '0', '--data-dir', options.dataDir, ...(options.args ?? [])],
+    [
+      entry,
+      '--port',
+      '0',
+      '--data-dir',
+      options.dataDir,
+      ...TEST_DEFAULT_ARGS,
+      ...(options.args ?? []),
+    ],
     { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }
   )
   let output = ''
@@ -50,13 +89,13 @@ export async function startControlPlane(
   }
   child.stdout?.on('data', collect)
   child.stderr?.on('data', collect)
-  const url = await new Promise<string>((resolve, reject) => {
+  const matched = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`the control plane did not start in ${timeoutMs} ms:\n${output}`))
+      reject(new Error(`${entry} did not start in ${timeoutMs} ms:\n${output}`))
     }, timeoutMs)
     child.stdout?.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output)
+      const match = ready.exec(output)
       if (match?.[1]) {
         clearTimeout(timer)
         resolve(match[1])
@@ -64,23 +103,38 @@ export async function startControlPlane(
     })
     child.once('exit', (code) => {
       clearTimeout(timer)
-      reject(new Error(`the control plane exited with ${code}:\n${output}`))
+      reject(new Error(`${entry} exited with ${code}:\n${output}`))
     })
   })
+  const exited = new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode)
+    else child.once('exit', (code) => resolve(code))
+  })
   return {
-    url,
+    url: matched.startsWith('http') ? matched : '',
     dataDir: options.dataDir,
     output: () => output,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode)
+    metricsUrl: async () => {
+      const deadline = Date.now() + 10_000
+      for (;;) {
+        const match = /metrics listening on (http:\/\/\S+)/.exec(output)
+        if (match?.[1]) return match[1]
+        if (Date.now() > deadline) throw new Error(`no metrics address logged:\n${output}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    },
+    stop: () => {
+      if (child.exitCode === null) {
         const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-        child.once('exit', (code) => {
-          clearTimeout(killer)
-          resolve(code)
-        })
+        void exited.then(() => clearTimeout(killer))
         child.kill('SIGINT')
-      }),
+      }
+      return exited
+    },
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+      await exited
+    },
   }
 }
 

@@ -36,7 +36,7 @@ async function listen(child: ChildProcess): Promise<string> {
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
       if (process.env.MESHCA_BENCH_DEBUG) process.stderr.write(chunk)
-      const match = /listening on (http:\/\/\S+)/.exec(output)
+      const match = /API listening on (http:\/\/\S+)/.exec(output)
       if (match?.[1]) resolve(match[1])
     }
     child.stdout?.on('data', onData)

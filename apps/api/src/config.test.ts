@@ -27,6 +27,11 @@ describe('loadConfig', () => {
       logLevel: 'info',
       dataplaneHeartbeatIntervalMs: 15_000,
       dataplaneReissueWindowMs: 5_000,
+      signer: 'workers',
+      signerKeyPool: 256,
+      daemon: true,
+      daemonIntervalMs: 10_000,
+      metricsPort: 5680,
     })
   })
 
@@ -41,6 +46,11 @@ describe('loadConfig', () => {
       MESHCA_LOG_LEVEL: 'debug',
       MESHCA_DP_HEARTBEAT_INTERVAL: '30s',
       MESHCA_DP_REISSUE_WINDOW: '1.5s',
+      MESHCA_SIGNER: 'inline',
+      MESHCA_SIGNER_KEY_POOL: '0',
+      MESHCA_DAEMON: 'false',
+      MESHCA_DAEMON_INTERVAL: '1m',
+      MESHCA_METRICS_PORT: 'off',
     }
     expect(loadConfig(env, [], cwd)).toEqual({
       host: '0.0.0.0',
@@ -53,6 +63,11 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       dataplaneHeartbeatIntervalMs: 30_000,
       dataplaneReissueWindowMs: 1_500,
+      signer: 'inline',
+      signerKeyPool: 0,
+      daemon: false,
+      daemonIntervalMs: 60_000,
+      metricsPort: undefined,
     })
     const flags = loadConfig(
       env,
@@ -68,10 +83,17 @@ describe('loadConfig', () => {
           'true',
         ],
         ...['--dp-heartbeat-interval', '0', '--dp-reissue-window', '250ms'],
+        ...['--signer', 'workers', '--signer-key-pool', '16', '--daemon', 'true'],
+        ...['--daemon-interval', '2s', '--metrics-port', '0'],
       ],
       cwd
     )
     expect(flags).toMatchObject({
+      signer: 'workers',
+      signerKeyPool: 16,
+      daemon: true,
+      daemonIntervalMs: 2_000,
+      metricsPort: 0,
       dataplaneHeartbeatIntervalMs: 0,
       dataplaneReissueWindowMs: 250,
       port: 0,
@@ -80,6 +102,24 @@ describe('loadConfig', () => {
       localhostIsAdmin: true,
       secretKey: { kind: 'generated-file', path: '/srv/meshca/data/secret.key' },
     })
+  })
+
+  it('refuses a bad signer, key pool, daemon period or metrics port with the variable named', () => {
+    expect(refusal({ MESHCA_SIGNER: 'gpu' })).toBe(
+      'MESHCA_SIGNER must be one of workers, inline, not "gpu"'
+    )
+    expect(refusal({ MESHCA_SIGNER_KEY_POOL: '-1' })).toBe(
+      'MESHCA_SIGNER_KEY_POOL must be a whole number of keys, not "-1"'
+    )
+    expect(refusal({ MESHCA_DAEMON: 'maybe' })).toBe(
+      'MESHCA_DAEMON must be true or false, not "maybe"'
+    )
+    expect(refusal({ MESHCA_DAEMON_INTERVAL: '10ms' })).toBe(
+      'MESHCA_DAEMON_INTERVAL must be at least 100ms'
+    )
+    expect(refusal({ MESHCA_METRICS_PORT: '70000' })).toBe(
+      'MESHCA_METRICS_PORT must be a port number (0-65535), not "70000"'
+    )
   })
 
   it('takes the encryption key from the environment or a file', () => {

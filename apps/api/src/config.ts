@@ -9,6 +9,9 @@ import { type LogLevel, MeshcaError, parseGoDuration } from '@meshca/core-mtls'
 export const STORE_KINDS = ['pglite', 'postgres', 'memory'] as const
 export type StoreKind = (typeof STORE_KINDS)[number]
 
+export const SIGNER_KINDS = ['workers', 'inline'] as const
+export type SignerKind = (typeof SIGNER_KINDS)[number]
+
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
 
 /** Where the key that encrypts Secrets at rest comes from (decision 13). */
@@ -38,6 +41,16 @@ export interface ApiConfig {
   readonly dataplaneHeartbeatIntervalMs: number
   /** A mesh change re-issues its connected data planes' identities spread over this window. */
   readonly dataplaneReissueWindowMs: number
+  /** `workers`: the piscina pool (signing off the event loop); `inline`: on the event loop. */
+  readonly signer: SignerKind
+  /** RSA-2048 key pairs the worker signer keeps generated ahead of demand. */
+  readonly signerKeyPool: number
+  /** Run the rotation daemon in this process. */
+  readonly daemon: boolean
+  /** Period of the daemon's reconcile tick. */
+  readonly daemonIntervalMs: number
+  /** Port of `/metrics` (Prometheus); 0 picks a free one; `undefined`: not served. */
+  readonly metricsPort: number | undefined
 }
 
 export const DEFAULT_PORT = 5681
@@ -45,6 +58,10 @@ export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_DATA_DIR = '.meshca'
 export const DEFAULT_DATAPLANE_HEARTBEAT = '15s'
 export const DEFAULT_DATAPLANE_REISSUE_WINDOW = '5s'
+/** Kuma's diagnostics port, next to the API's. */
+export const DEFAULT_METRICS_PORT = 5680
+export const DEFAULT_SIGNER_KEY_POOL = 256
+export const DEFAULT_DAEMON_INTERVAL = '10s'
 
 export const CONFIG_HELP = `Usage: meshca-api [flags]
 
@@ -64,6 +81,13 @@ Flags override the environment variables named after them.
                               a Go duration; 0 for none (default ${DEFAULT_DATAPLANE_HEARTBEAT})
   --dp-reissue-window D       MESHCA_DP_REISSUE_WINDOW  a mesh change re-issues identities spread
                               over this window, a Go duration (default ${DEFAULT_DATAPLANE_REISSUE_WINDOW})
+  --signer KIND               MESHCA_SIGNER          workers (a thread pool, default) | inline
+  --signer-key-pool N         MESHCA_SIGNER_KEY_POOL RSA-2048 keys generated ahead of demand
+                              (default ${DEFAULT_SIGNER_KEY_POOL})
+  --daemon BOOL               MESHCA_DAEMON          run the rotation daemon in this process (default true)
+  --daemon-interval D         MESHCA_DAEMON_INTERVAL period of the daemon's reconcile (default ${DEFAULT_DAEMON_INTERVAL})
+  --metrics-port PORT|off     MESHCA_METRICS_PORT    Prometheus /metrics port on the API host;
+                              0 picks a free one (default ${DEFAULT_METRICS_PORT})
   --help                      print this help
 `
 
@@ -127,6 +151,11 @@ export function loadConfig(
         'log-level': { type: 'string' },
         'dp-heartbeat-interval': { type: 'string' },
         'dp-reissue-window': { type: 'string' },
+        signer: { type: 'string' },
+        'signer-key-pool': { type: 'string' },
+        daemon: { type: 'string' },
+        'daemon-interval': { type: 'string' },
+        'metrics-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values
@@ -165,6 +194,36 @@ export function loadConfig(
       'MESHCA_LOG_LEVEL'
     )
   }
+  const signerText = pick('signer', 'MESHCA_SIGNER') ?? 'workers'
+  const signer = SIGNER_KINDS.find((k) => k === signerText)
+  if (signer === undefined) {
+    throw invalid(
+      `MESHCA_SIGNER must be one of ${SIGNER_KINDS.join(', ')}, not ${JSON.stringify(signerText)}`,
+      'MESHCA_SIGNER'
+    )
+  }
+  const keyPoolText = pick('signer-key-pool', 'MESHCA_SIGNER_KEY_POOL')
+  if (keyPoolText !== undefined && !/^[0-9]{1,6}$/.test(keyPoolText.trim())) {
+    throw invalid(
+      `MESHCA_SIGNER_KEY_POOL must be a whole number of keys, not ${JSON.stringify(keyPoolText)}`,
+      'MESHCA_SIGNER_KEY_POOL'
+    )
+  }
+  const daemonText = pick('daemon', 'MESHCA_DAEMON')
+  const daemonIntervalMs = parseDuration(
+    pick('daemon-interval', 'MESHCA_DAEMON_INTERVAL') ?? DEFAULT_DAEMON_INTERVAL,
+    'MESHCA_DAEMON_INTERVAL'
+  )
+  if (daemonIntervalMs < 100) {
+    throw invalid('MESHCA_DAEMON_INTERVAL must be at least 100ms', 'MESHCA_DAEMON_INTERVAL')
+  }
+  const metricsPortText = pick('metrics-port', 'MESHCA_METRICS_PORT')
+  const metricsPort =
+    metricsPortText === undefined
+      ? DEFAULT_METRICS_PORT
+      : metricsPortText.trim().toLowerCase() === 'off'
+        ? undefined
+        : parsePort(metricsPortText, 'MESHCA_METRICS_PORT')
   const localhostIsAdminText = pick('localhost-is-admin', 'MESHCA_API_LOCALHOST_IS_ADMIN')
   const defaultMeshText = pick('default-mesh', 'MESHCA_DEFAULT_MESH')
   return {
@@ -192,6 +251,11 @@ export function loadConfig(
       pick('dp-reissue-window', 'MESHCA_DP_REISSUE_WINDOW') ?? DEFAULT_DATAPLANE_REISSUE_WINDOW,
       'MESHCA_DP_REISSUE_WINDOW'
     ),
+    signer,
+    signerKeyPool: keyPoolText === undefined ? DEFAULT_SIGNER_KEY_POOL : Number(keyPoolText),
+    daemon: daemonText === undefined ? true : parseBoolean(daemonText, 'MESHCA_DAEMON'),
+    daemonIntervalMs,
+    metricsPort,
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Everything a control plane process does before and after serving: data directory, encryption key,
- * store, core, tokens, the `default` mesh, the bootstrap admin token; and closing it all again. The
- * entry files add the listening socket and signal handling.
+ * store, signer, core, tokens, the `default` mesh, the bootstrap admin token, this instance's
+ * liveness heartbeat, the metrics and (by default) the rotation daemon; and closing it all again.
+ * The entry files add the listening sockets and signal handling.
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
@@ -14,23 +15,34 @@ import {
   type Logger,
   type MeshcaCore,
   type Signer,
-  type Store,
   silentLogger,
 } from '@meshca/core-mtls'
+import {
+  createMetricsApp,
+  createMetricsRegistry,
+  DEFAULT_LATENCY_BUCKETS_SECONDS,
+  type MetricsRegistry,
+  type RotationDaemon,
+  startRotationDaemon,
+} from '@meshca/rotation-daemon'
 import type { Hono } from 'hono'
 import { ensureAdminToken } from './admin-token.ts'
 import { createApp } from './app.ts'
 import type { ApiConfig } from './config.ts'
 import type { AppEnv } from './context.ts'
 import { createDataplaneSessions, type DataplaneSessions } from './dataplanes/dataplane-sessions.ts'
+import type { IssuanceObserver } from './dataplanes/issuance-queue.ts'
 import { loadEncryptionKey } from './encryption-key.ts'
 import type { RemoteAddress } from './middleware/authenticate.ts'
-import { openStore } from './store.ts'
+import { type OpenedStore, openStore } from './store.ts'
 import { SYSTEM_SECRETS_MESH } from './system-secrets.ts'
+
+/** How often this instance tells the store it is alive; the daemon gives up on it after three misses. */
+export const INSTANCE_HEARTBEAT_MS = 5000
 
 export interface ControlPlaneOptions {
   readonly logger?: Logger
-  /** Default: the inline signer; a worker pool plugs in here. Closed with the control plane. */
+  /** Default: what `config.signer` names. Closed with the control plane. */
   readonly signer?: Signer
   readonly remoteAddress?: RemoteAddress
 }
@@ -42,6 +54,12 @@ export interface ControlPlane {
   /** `controlPlaneInstanceId` of the data plane subscriptions this process serves. */
   readonly instanceId: string
   readonly dataplaneSessions: DataplaneSessions
+  /** Prometheus metrics of this process (issuance, signer, and the daemon's when it runs here). */
+  readonly metrics: MetricsRegistry
+  /** `/metrics` on a port of its own; the entries serve it when `config.metricsPort` is set. */
+  readonly metricsApp: Hono
+  /** The rotation daemon running in this process, when `config.daemon`. */
+  readonly daemon: RotationDaemon | undefined
   /**
    * Ends every data plane stream (their insights marked disconnected). Call before stopping the
    * server: streams never finish by themselves, and the data planes reconnect elsewhere.
@@ -63,10 +81,14 @@ export async function startControlPlane(
   const logger = options.logger ?? silentLogger
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const encryptionKey = await loadEncryptionKey(config.secretKey, logger)
-  const signer = options.signer ?? createInlineSigner()
-  let store: Store | undefined
+  const metrics = createMetricsRegistry()
+  const signer = options.signer ?? (await createConfiguredSigner(config, metrics))
+  let opened: OpenedStore | undefined
+  let heartbeat: ReturnType<typeof setInterval> | undefined
+  let daemon: RotationDaemon | undefined
   try {
-    store = await openStore(config, logger)
+    opened = await openStore(config, logger)
+    const { store, instances } = opened
     logger.log('info', 'store open', {
       store: config.store,
       ...(config.store === 'postgres' ? {} : { dataDir: config.dataDir }),
@@ -82,13 +104,21 @@ export async function startControlPlane(
     const userTokens = createUserTokens({ secrets: core.secrets.system, mesh: SYSTEM_SECRETS_MESH })
     const dataplaneTokens = createDataplaneTokens({ secrets: core.secrets.system })
     const adminTokenPath = await ensureAdminToken(config.dataDir, userTokens, logger)
-    const opened = store
     const instanceId = newInstanceId()
+    // Alive before the first stream opens, so that no daemon takes this instance's streams for dead.
+    await instances.heartbeat(instanceId)
+    heartbeat = setInterval(() => {
+      instances.heartbeat(instanceId).catch((error: unknown) => {
+        logger.log('warn', 'instance heartbeat not written', { error: String(error) })
+      })
+    }, INSTANCE_HEARTBEAT_MS)
+    heartbeat.unref()
     const dataplaneSessions = createDataplaneSessions({
       core,
       logger,
       instanceId,
-      watch: (listener, watchOptions) => opened.watch(listener, watchOptions),
+      issuanceObserver: issuanceMetrics(metrics),
+      watch: (listener, watchOptions) => store.watch(listener, watchOptions),
       heartbeatIntervalMs: config.dataplaneHeartbeatIntervalMs,
       reissueWindowMs: config.dataplaneReissueWindowMs,
     })
@@ -101,6 +131,17 @@ export async function startControlPlane(
       dataplaneSessions,
       ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
     })
+    if (config.daemon) {
+      daemon = startRotationDaemon({
+        core,
+        store,
+        instances,
+        metrics,
+        logger,
+        intervalMs: config.daemonIntervalMs,
+        ...(opened.leaderElection ? { leadership: opened.leaderElection('rotation-daemon') } : {}),
+      })
+    }
     let streamsEnded: Promise<void> | undefined
     const endDataplaneStreams = () => {
       streamsEnded ??= dataplaneSessions.close()
@@ -112,18 +153,89 @@ export async function startControlPlane(
       adminTokenPath,
       instanceId,
       dataplaneSessions,
+      metrics,
+      metricsApp: createMetricsApp(metrics),
+      daemon,
       endDataplaneStreams,
       async close() {
         await endDataplaneStreams().catch((error: unknown) => {
           logger.log('error', 'ending data plane streams failed', { error: String(error) })
         })
-        await Promise.allSettled([opened.close(), signer.close()])
+        clearInterval(heartbeat)
+        await daemon?.close()
+        // Its streams have ended: nothing is left for a daemon to mark offline.
+        await instances.remove(instanceId).catch(() => undefined)
+        await Promise.allSettled([store.close(), signer.close()])
         logger.log('info', 'store closed')
       },
     }
   } catch (error) {
-    await Promise.allSettled([store?.close(), signer.close()])
+    clearInterval(heartbeat)
+    await daemon?.close().catch(() => undefined)
+    await Promise.allSettled([opened?.store.close(), signer.close()])
     throw error
+  }
+}
+
+/**
+ * The worker pool keeps signing and RSA key generation off the event loop that serves data planes
+ * and admins (design: long CPU work never runs there); `inline` is for embedding and debugging.
+ */
+async function createConfiguredSigner(
+  config: ApiConfig,
+  metrics: MetricsRegistry
+): Promise<Signer> {
+  if (config.signer === 'inline') return createInlineSigner()
+  const { createWorkerSigner } = await import('@meshca/signer-workers')
+  const signer = createWorkerSigner({ keyPool: { RSA_2048: config.signerKeyPool } })
+  const queued = metrics.gauge(
+    'meshca_signer_queued_requests',
+    'Issuance requests waiting for a signer thread; at the limit, requests get 503.'
+  )
+  const inFlight = metrics.gauge(
+    'meshca_signer_tasks_in_flight',
+    'Signer tasks running on threads.'
+  )
+  const keys = metrics.gauge(
+    'meshca_signer_key_pool_keys',
+    'Key pairs generated ahead of demand, by key type.',
+    ['key_type']
+  )
+  metrics.onCollect(() => {
+    const stats = signer.stats()
+    queued.set(undefined, stats.queuedRequests)
+    inFlight.set(undefined, stats.tasksInFlight)
+    for (const [keyType, depth] of Object.entries(stats.keyPool)) {
+      keys.set({ key_type: keyType }, depth ?? 0)
+    }
+  })
+  return signer
+}
+
+function issuanceMetrics(metrics: MetricsRegistry): IssuanceObserver {
+  const issued = metrics.counter(
+    'meshca_identities_issued_total',
+    'Data plane certificates issued, by mesh and CA backend.',
+    ['mesh', 'backend']
+  )
+  const failed = metrics.counter(
+    'meshca_identity_issuance_failures_total',
+    'Data plane identity requests that failed, by mesh and error code (SIGNER_SATURATED: a 503).',
+    ['mesh', 'code']
+  )
+  const latency = metrics.histogram(
+    'meshca_identity_issuance_duration_seconds',
+    'Time from an identity request entering the issuance queue to its certificate.',
+    DEFAULT_LATENCY_BUCKETS_SECONDS
+  )
+  return {
+    issued(mesh, backend, seconds) {
+      issued.inc({ mesh, backend })
+      latency.observe(undefined, seconds)
+    },
+    failed(mesh, code) {
+      failed.inc({ mesh, code })
+    },
   }
 }
 

@@ -35,6 +35,7 @@ import {
 import { identityJson } from './identity-json.ts'
 import {
   createIssuanceQueue,
+  type IssuanceObserver,
   type IssuanceQueue,
   type IssuedIdentity,
   mtlsKey,
@@ -107,6 +108,7 @@ export interface DataplaneSessionsOptions {
   readonly heartbeatIntervalMs?: number
   readonly reissueWindowMs?: number
   readonly maxBatch?: number
+  readonly issuanceObserver?: IssuanceObserver
 }
 
 interface QueuedEvent {
@@ -140,6 +142,7 @@ export function createDataplaneSessions(options: DataplaneSessionsOptions): Data
   const queue: IssuanceQueue = createIssuanceQueue({
     core,
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+    ...(options.issuanceObserver === undefined ? {} : { observer: options.issuanceObserver }),
   })
   const insights: InsightRecorder = createInsightRecorder({ resources: core.resources, logger })
 

@@ -36,6 +36,14 @@ export interface IssuanceQueue {
   issue(request: QueuedIdentityRequest): Promise<IssuedIdentity>
 }
 
+/** Hears every issuance of the queue: what the issuance metrics count. */
+export interface IssuanceObserver {
+  /** A certificate was issued, `seconds` after its request was queued. */
+  issued(mesh: string, backend: string, seconds: number): void
+  /** A request failed with `code` (a MeshcaError code, or INTERNAL). */
+  failed(mesh: string, code: string): void
+}
+
 /** A comparable form of a mesh's mTLS settings: any difference means new identities (spec §5.4). */
 export function mtlsKey(spec: MeshSpec): string {
   return JSON.stringify(spec.mtls ?? null)
@@ -43,6 +51,7 @@ export function mtlsKey(spec: MeshSpec): string {
 
 interface Pending {
   readonly request: QueuedIdentityRequest
+  readonly queuedAt: number
   resolve(value: IssuedIdentity): void
   reject(error: unknown): void
 }
@@ -50,8 +59,9 @@ interface Pending {
 export function createIssuanceQueue(options: {
   readonly core: MeshcaCore
   readonly maxBatch?: number
+  readonly observer?: IssuanceObserver
 }): IssuanceQueue {
-  const { core } = options
+  const { core, observer } = options
   const maxBatch = options.maxBatch ?? MAX_ISSUANCE_BATCH
   let pending: Pending[] = []
   let scheduled = false
@@ -85,25 +95,34 @@ export function createIssuanceQueue(options: {
           ...(request.csr === undefined ? {} : { csr: request.csr }),
         }))
       )
+      const now = performance.now()
       group.forEach((item, i) => {
         const result = results[i]
         if (result === undefined) {
-          item.reject(new MeshcaError('INTERNAL', 'no identity was produced'))
+          fail(item, new MeshcaError('INTERNAL', 'no identity was produced'))
         } else if (isMeshcaError(result)) {
-          item.reject(result)
+          fail(item, result)
         } else {
+          if (result.mode !== 'DISABLED') {
+            observer?.issued(meshName, result.backend, (now - item.queuedAt) / 1000)
+          }
           item.resolve({ result, mtlsKey: key })
         }
       })
     } catch (error) {
-      for (const item of group) item.reject(error)
+      for (const item of group) fail(item, error)
     }
+  }
+
+  function fail(item: Pending, error: unknown): void {
+    observer?.failed(item.request.mesh, isMeshcaError(error) ? error.code : 'INTERNAL')
+    item.reject(error)
   }
 
   return {
     issue(request) {
       return new Promise<IssuedIdentity>((resolve, reject) => {
-        pending.push({ request, resolve, reject })
+        pending.push({ request, queuedAt: performance.now(), resolve, reject })
         if (pending.length >= maxBatch) {
           flush()
         } else if (!scheduled) {

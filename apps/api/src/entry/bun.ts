@@ -43,12 +43,23 @@ try {
   logger.log('info', `meshca API listening on http://${host}:${server.port}`, {
     adminToken: controlPlane.adminTokenPath,
   })
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : bun.serve({
+          hostname: config.host,
+          port: config.metricsPort,
+          fetch: (request) => controlPlane.metricsApp.fetch(request),
+        })
+  if (metricsServer !== undefined) {
+    logger.log('info', `meshca metrics listening on http://${host}:${metricsServer.port}/metrics`)
+  }
   handleShutdownSignals(
     {
       stopServer: async () => {
         // Data plane streams never finish on their own: end them (they reconnect elsewhere).
         await controlPlane.endDataplaneStreams()
-        await server.stop()
+        await Promise.all([server.stop(), metricsServer?.stop()])
       },
       closeControlPlane: () => controlPlane.close(),
     },

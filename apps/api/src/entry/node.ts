@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { type HttpBindings, serve } from '@hono/node-server'
 import { startControlPlane } from '../control-plane.ts'
 import type { RemoteAddress } from '../middleware/authenticate.ts'
+import { serveMetrics } from './node-metrics.ts'
 import { handleShutdownSignals } from './shutdown.ts'
 import { configOrExit, failStart } from './start.ts'
 
@@ -16,6 +17,12 @@ const { config, logger } = configOrExit()
 try {
   const controlPlane = await startControlPlane(config, { logger, remoteAddress: nodeRemoteAddress })
   const server = serve({ fetch: controlPlane.app.fetch, hostname: config.host, port: config.port })
+  const metricsServer = serveMetrics(
+    controlPlane.metricsApp,
+    config.host,
+    config.metricsPort,
+    logger
+  )
   server.on('listening', () => {
     const { address, port } = server.address() as AddressInfo
     const host = address.includes(':') ? `[${address}]` : address
@@ -32,11 +39,14 @@ try {
       stopServer: async () => {
         // Data plane streams never finish on their own: end them (they reconnect elsewhere).
         await controlPlane.endDataplaneStreams()
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve())
-          // Keep-alive connections would hold `close` open until they time out.
-          if ('closeIdleConnections' in server) server.closeIdleConnections()
-        })
+        await Promise.all([
+          metricsServer.close(),
+          new Promise<void>((resolve) => {
+            server.close(() => resolve())
+            // Keep-alive connections would hold `close` open until they time out.
+            if ('closeIdleConnections' in server) server.closeIdleConnections()
+          }),
+        ])
       },
       closeControlPlane: () => controlPlane.close(),
     },

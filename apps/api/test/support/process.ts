@@ -23,6 +23,13 @@ export interface RunningControlPlane {
   stop(signal: NodeJS.Signals): Promise<number | null>
 }
 
+/**
+ * Before the test's own flags (a later flag wins): a free metrics port, since tests run servers side
+ * by side, and a small key pool, since each server would otherwise spend its first seconds of both
+ * cores filling 256 RSA keys while the tests measure rotation timing.
+ */
+const TEST_DEFAULT_ARGS = ['--metrics-port', '0', '--signer-key-pool', '8']
+
 /** Environment without the caller's MESHCA_ settings, so that only the test's flags count. */
 function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MESHCA_')))
@@ -32,7 +39,7 @@ export function runEntry(args: readonly string[]): ChildProcess {
   const entry = IS_BUN
     ? ['--conditions=@meshca/source', 'src/entry/bun.ts']
     : ['dist/entry/node.js']
-  return spawn(process.execPath, [...entry, ...args], {
+  return spawn(process.execPath, [...entry, ...TEST_DEFAULT_ARGS, ...args], {
     cwd: APP_DIR,
     env: cleanEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,7 +69,7 @@ export async function startControlPlane(
       reject(new Error(`the control plane did not start in ${timeoutMs} ms:\n${output}`))
     }, timeoutMs)
     const check = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output)
+      const match = /API listening on (http:\/\/\S+)/.exec(output)
       if (match?.[1]) {
         clearTimeout(timer)
         resolve(match[1])
