@@ -73,6 +73,7 @@ for (const { dir, files } of crossRuntime) {
 }
 /** Apps run on Node and Bun (design.md: "apps at least on Bun"). */
 runOn('bun', 'apps/api')
+runOn('bun', 'apps/rotation-daemon')
 
 let passed = 0
 let failed = 0
