@@ -4,7 +4,7 @@
  * meshca's differences: one version sequence for the whole schema, list filtering and paging in SQL
  * with cursor offsets, change events kept in a table as well as notified).
  */
-import { clearInterval, setInterval } from 'node:timers'
+import { clearInterval, setImmediate, setInterval } from 'node:timers'
 import type {
   InstanceRegistry,
   JsonObject,
@@ -270,7 +270,10 @@ export async function openSqlStore(
   // one per caller. The row is shared by the reads it serves: each parses its own spec from it.
   const readRow = coalesceReads(
     (key: ResourceKey) => `${key.type}\u0000${key.mesh}\u0000${key.name}`,
-    async (key: ResourceKey) => (await run('get', () => getQuery.execute(params(key))))[0]
+    async (key: ResourceKey) => (await run('get', () => getQuery.execute(params(key))))[0],
+    // PGlite runs a query on this thread, to its end, before the next request is parsed: started
+    // after the I/O phase instead, one query serves every read that phase brought.
+    driver.kind === 'pglite' ? { startQuery: (start) => setImmediate(start) } : {}
   )
 
   const instances: InstanceRegistry = {

@@ -47,9 +47,9 @@ describe('migrations', () => {
     try {
       const applied = logger.entries.filter((entry) => entry.message === 'applied store migrations')
       expect(applied).toHaveLength(1)
-      expect(applied[0]?.fields.applied).toBe(3)
+      expect(applied[0]?.fields.applied).toBe(4)
       const rows = await server.admin.unsafe(`select hash from "${schema}"."${MIGRATIONS_TABLE}"`)
-      expect(rows).toHaveLength(3)
+      expect(rows).toHaveLength(4)
       // All six work on the same tables.
       const created = await Promise.all(
         stores.map((store, index) => store.create(secret(`from-${index}`), {}))
@@ -84,6 +84,7 @@ describe('migrations', () => {
         `${MIGRATIONS_TABLE}_id_seq:S`,
         'change_seq:S',
         'events:r',
+        'instances:r',
         'resources:r',
       ])
       const functions = await server.admin<{ proname: string }[]>`

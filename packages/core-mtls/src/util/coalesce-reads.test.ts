@@ -78,4 +78,27 @@ describe('coalesceReads', () => {
     await expect(read('k')).rejects.toThrow('bad key')
     await expect(read('k')).rejects.toThrow('bad key')
   })
+
+  it('with a deferred start, every read made before the query starts shares it', async () => {
+    const db = manualLoad()
+    const pending: (() => void)[] = []
+    const read = coalesceReads((id: string) => id, db.load, {
+      startQuery: (start) => pending.push(start),
+    })
+    const reads = [read('k'), read('k'), read('k')]
+    expect(db.queries).toHaveLength(0)
+    expect(pending).toHaveLength(1)
+    db.write() // before the query starts: every read above sees it
+    pending[0]?.()
+    const during = read('k')
+    expect(db.queries).toHaveLength(1)
+    db.queries[0]?.finish()
+    expect(await Promise.all(reads)).toEqual([1, 1, 1])
+    // The read made while the query ran is served by the next, started without waiting again.
+    await tick()
+    expect(db.queries).toHaveLength(2)
+    db.queries[1]?.finish()
+    expect(await during).toBe(1)
+    expect(pending).toHaveLength(1)
+  })
 })

@@ -9,16 +9,37 @@
  */
 export type CoalescedRead<K, V> = (key: K) => Promise<V>
 
-interface Pending<V> {
+export interface CoalesceOptions {
+  /**
+   * When a query starts once the first read of a batch arrived: at once by default. A database that
+   * runs queries on the calling thread (PGlite) finishes a query before the next request is even
+   * parsed, so nothing could ever join it; deferring the start to after the current I/O phase
+   * (`setImmediate`) lets every read of that phase share it.
+   */
+  readonly startQuery?: (start: () => void) => void
+}
+
+interface Batch<V> {
   readonly promise: Promise<V>
   readonly resolve: (value: V) => void
   readonly reject: (reason: unknown) => void
 }
 
-interface KeyState<V> {
+interface KeyState<K, V> {
+  readonly key: K
   running: boolean
-  /** The query that starts when the running one ends; shared by everyone who arrived meanwhile. */
-  next: Pending<V> | undefined
+  /** The reads the next query serves; it starts when none is running. */
+  next: Batch<V> | undefined
+}
+
+function newBatch<V>(): Batch<V> {
+  let resolve!: (value: V) => void
+  let reject!: (reason: unknown) => void
+  const promise = new Promise<V>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
 }
 
 /**
@@ -27,49 +48,52 @@ interface KeyState<V> {
  */
 export function coalesceReads<K, V>(
   idOf: (key: K) => string,
-  load: (key: K) => Promise<V>
+  load: (key: K) => Promise<V>,
+  options: CoalesceOptions = {}
 ): CoalescedRead<K, V> {
-  const keys = new Map<string, KeyState<V>>()
+  const keys = new Map<string, KeyState<K, V>>()
+  const startQuery = options.startQuery ?? ((start: () => void) => start())
 
-  function run(id: string, key: K, state: KeyState<V>): Promise<V> {
+  function start(id: string, state: KeyState<K, V>): void {
+    const batch = state.next
+    if (batch === undefined) {
+      keys.delete(id)
+      return
+    }
+    state.next = undefined
     state.running = true
     let result: Promise<V>
     try {
-      result = load(key)
+      result = load(state.key)
     } catch (error) {
       result = Promise.reject(error)
     }
     const settle = () => {
-      const waiting = state.next
-      state.next = undefined
-      if (waiting === undefined) {
-        state.running = false
-        keys.delete(id)
-        return
-      }
-      run(id, key, state).then(waiting.resolve, waiting.reject)
+      state.running = false
+      // Reads that arrived during this query waited already: theirs starts now.
+      start(id, state)
     }
     result.then(settle, settle)
-    return result
+    result.then(batch.resolve, batch.reject)
   }
 
   return (key) => {
     const id = idOf(key)
     let state = keys.get(id)
     if (state === undefined) {
-      state = { running: false, next: undefined }
+      state = { key, running: false, next: undefined }
       keys.set(id, state)
     }
-    if (!state.running) return run(id, key, state)
-    if (state.next === undefined) {
-      let resolve!: (value: V) => void
-      let reject!: (reason: unknown) => void
-      const promise = new Promise<V>((res, rej) => {
-        resolve = res
-        reject = rej
+    const joined = state.next
+    if (joined !== undefined) return joined.promise
+    const batch = newBatch<V>()
+    state.next = batch
+    if (!state.running) {
+      const scheduled = state
+      startQuery(() => {
+        if (!scheduled.running) start(id, scheduled)
       })
-      state.next = { promise, resolve, reject }
     }
-    return state.next.promise
+    return batch.promise
   }
 }
