@@ -116,6 +116,17 @@ function parseDuration(value: string, name: string): number {
   return ms
 }
 
+function parseChoice<T extends string>(value: string, choices: readonly T[], name: string): T {
+  const chosen = choices.find((c) => c === value)
+  if (chosen === undefined) {
+    throw invalid(
+      `${name} must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`,
+      name
+    )
+  }
+  return chosen
+}
+
 function parsePort(value: string, name: string): number {
   if (!/^[0-9]+$/.test(value.trim()) || Number(value) > 65535) {
     throw invalid(`${name} must be a port number (0-65535), not ${JSON.stringify(value)}`, name)
@@ -172,36 +183,23 @@ export function loadConfig(
   const host = pick('host', 'MESHCA_API_HOST') ?? DEFAULT_HOST
   const portText = pick('port', 'MESHCA_API_PORT')
   const port = portText === undefined ? DEFAULT_PORT : parsePort(portText, 'MESHCA_API_PORT')
-  const storeText = pick('store', 'MESHCA_STORE') ?? 'pglite'
-  const store = STORE_KINDS.find((k) => k === storeText)
-  if (store === undefined) {
-    throw invalid(
-      `MESHCA_STORE must be one of ${STORE_KINDS.join(', ')}, not ${JSON.stringify(storeText)}`,
-      'MESHCA_STORE'
-    )
-  }
+  const store = parseChoice(pick('store', 'MESHCA_STORE') ?? 'pglite', STORE_KINDS, 'MESHCA_STORE')
   const dataDirText = pick('data-dir', 'MESHCA_DATA_DIR') ?? DEFAULT_DATA_DIR
   const dataDir = isAbsolute(dataDirText) ? dataDirText : resolve(cwd, dataDirText)
   const postgresUrl = pick('postgres-url', 'MESHCA_POSTGRES_URL')
   if (store === 'postgres' && postgresUrl === undefined) {
     throw invalid('MESHCA_STORE=postgres needs MESHCA_POSTGRES_URL', 'MESHCA_POSTGRES_URL')
   }
-  const logLevelText = pick('log-level', 'MESHCA_LOG_LEVEL') ?? 'info'
-  const logLevel = LOG_LEVELS.find((l) => l === logLevelText)
-  if (logLevel === undefined) {
-    throw invalid(
-      `MESHCA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevelText)}`,
-      'MESHCA_LOG_LEVEL'
-    )
-  }
-  const signerText = pick('signer', 'MESHCA_SIGNER') ?? 'workers'
-  const signer = SIGNER_KINDS.find((k) => k === signerText)
-  if (signer === undefined) {
-    throw invalid(
-      `MESHCA_SIGNER must be one of ${SIGNER_KINDS.join(', ')}, not ${JSON.stringify(signerText)}`,
-      'MESHCA_SIGNER'
-    )
-  }
+  const logLevel = parseChoice(
+    pick('log-level', 'MESHCA_LOG_LEVEL') ?? 'info',
+    LOG_LEVELS,
+    'MESHCA_LOG_LEVEL'
+  )
+  const signer = parseChoice(
+    pick('signer', 'MESHCA_SIGNER') ?? 'workers',
+    SIGNER_KINDS,
+    'MESHCA_SIGNER'
+  )
   const keyPoolText = pick('signer-key-pool', 'MESHCA_SIGNER_KEY_POOL')
   if (keyPoolText !== undefined && !/^[0-9]{1,6}$/.test(keyPoolText.trim())) {
     throw invalid(
