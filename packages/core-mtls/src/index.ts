@@ -61,6 +61,8 @@ export {
   checkCaCertificates,
   checkCaRequirements,
   checkChainLinks,
+  checkKeyStrengths,
+  checkPathLengths,
   checkValidityPeriods,
   isSelfSigned,
   KEY_AGREEMENT_SET,

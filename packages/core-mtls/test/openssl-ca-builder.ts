@@ -15,7 +15,8 @@ export interface OpensslCa {
   readonly keyPem: string
 }
 
-export type OpensslKey = 'rsa' | 'ec'
+/** `rsa-1024`: a key too weak for any verifier at OpenSSL's default security level. */
+export type OpensslKey = 'rsa' | 'rsa-1024' | 'ec'
 
 export interface CaOptions {
   /** Lines of the `[ext]` section, e.g. `basicConstraints=critical,CA:TRUE`. */
@@ -95,9 +96,8 @@ export class OpensslCaBuilder {
   }
 
   #newKeyArgs(key: OpensslKey): string[] {
-    return key === 'ec'
-      ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']
-      : ['-newkey', 'rsa:2048']
+    if (key === 'ec') return ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']
+    return ['-newkey', key === 'rsa-1024' ? 'rsa:1024' : 'rsa:2048']
   }
 
   #name(subject: string): string {

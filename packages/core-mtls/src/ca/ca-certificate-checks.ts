@@ -13,6 +13,7 @@ import { formatViolations, MeshcaError, type Violation } from '../errors.ts'
 import { bytesEqual, toArrayBuffer } from '../util/bytes.ts'
 import { indexPath } from '../validation.ts'
 import { privateKeyMatchesSpki } from './key-match.ts'
+import { MIN_RSA_BITS, rsaModulusBits, weakRsaKeyMessage } from './key-strength.ts'
 import { decodePem, type PemBlock } from './pem.ts'
 import { type ParsedPrivateKey, parsePrivateKeyPem } from './private-key.ts'
 
@@ -46,6 +47,8 @@ export interface CaCertificate {
   readonly issuerDer: Uint8Array
   readonly spki: Uint8Array
   readonly isCa: boolean
+  /** BasicConstraints pathLenConstraint, when set. */
+  readonly pathLength: number | undefined
   /** Go's `x509.KeyUsage` bits (0 when the extension is absent). */
   readonly keyUsage: number
   readonly notBefore: Date
@@ -110,6 +113,7 @@ export function parseCaCertificate(der: Uint8Array): CaCertificate {
       issuerDer: new Uint8Array(x509.issuerName.toArrayBuffer()),
       spki: new Uint8Array(x509.publicKey.rawData),
       isCa: basicConstraints?.ca === true,
+      pathLength: basicConstraints?.pathLength,
       keyUsage: keyUsage?.usages ?? 0,
       notBefore: x509.notBefore,
       notAfter: x509.notAfter,
@@ -277,6 +281,38 @@ export async function checkChainLinks(
   return violations
 }
 
+/**
+ * A CA's pathLenConstraint counts the CA certificates below it; one in the file with more CAs under
+ * it than it allows makes every verifier refuse the data plane certificates it would sign.
+ */
+export function checkPathLengths(certificates: readonly CaCertificate[]): Violation[] {
+  const violations: Violation[] = []
+  for (const [index, cert] of certificates.entries()) {
+    if (cert.pathLength === undefined || cert.pathLength >= index) continue
+    violations.push({
+      field: certAt(index),
+      message: `basic constraint 'pathLen' is ${cert.pathLength}, but ${index} CA certificate${index === 1 ? '' : 's'} of the chain ${index === 1 ? 'is' : 'are'} below it`,
+    })
+  }
+  return violations
+}
+
+/** RSA keys under 2048 bits anywhere in the chain: peers at OpenSSL's default security level refuse them. */
+export async function checkKeyStrengths(
+  crypto: Crypto,
+  certificates: readonly CaCertificate[]
+): Promise<Violation[]> {
+  const violations: Violation[] = []
+  for (const [index, cert] of certificates.entries()) {
+    if (publicKeyFamily(cert.spki) !== 'RSA') continue
+    const bits = await rsaModulusBits(crypto, cert.spki)
+    if (bits !== undefined && bits < MIN_RSA_BITS) {
+      violations.push({ field: certAt(index), message: weakRsaKeyMessage(bits) })
+    }
+  }
+  return violations
+}
+
 /** RFC 3339 as Go prints it (no fractional seconds). */
 function goTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -341,7 +377,8 @@ export function checkCaRequirements(certificates: readonly CaCertificate[]): CaC
 
 /**
  * Every check that needs only the certificates, in decision 9's order: the chain, the validity
- * periods, then Kuma's rules per certificate.
+ * periods, then Kuma's rules per certificate; then what a verifier would refuse (path lengths, weak
+ * keys).
  */
 export async function checkCaCertificates(
   crypto: Crypto,
@@ -351,8 +388,13 @@ export async function checkCaCertificates(
   const chain = await checkChainLinks(crypto, certificates)
   const validity = checkValidityPeriods(certificates, now)
   const requirements = checkCaRequirements(certificates)
+  const refused = [
+    // Path lengths mean something only along a chain that chains.
+    ...(chain.length === 0 ? checkPathLengths(certificates) : []),
+    ...(await checkKeyStrengths(crypto, certificates)),
+  ]
   return {
-    violations: [...chain, ...validity, ...requirements.violations],
+    violations: [...chain, ...validity, ...requirements.violations, ...refused],
     warnings: requirements.warnings,
   }
 }

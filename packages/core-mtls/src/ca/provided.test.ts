@@ -259,6 +259,36 @@ describe('validate: the CA itself (spec §4, decision 9), rooted under conf', ()
     ).toEqual(accepted)
   })
 
+  it('refuses a chain that breaks a pathLen constraint, which every verifier would refuse', async () => {
+    const strictRoot = openssl.root('Root pathlen 0', {
+      extensions: [
+        ...CA_EXTENSIONS.filter((e) => !e.startsWith('basic')),
+        'basicConstraints=critical,CA:TRUE,pathlen:0',
+      ],
+    })
+    const under = openssl.signed('Under pathlen 0', strictRoot, { extensions: CA_EXTENSIONS })
+    expect(
+      (await validate(pemConf(under.certPem + strictRoot.certPem, under.keyPem))).violations
+    ).toEqual([
+      {
+        field: 'conf.cert[1]',
+        message: "basic constraint 'pathLen' is 0, but 1 CA certificate of the chain is below it",
+      },
+    ])
+    // pathlen:0 on the certificate that signs is fine: data plane certificates are not CAs.
+    expect(await validate(pemConf(strictRoot.certPem, strictRoot.keyPem))).toEqual(accepted)
+  })
+
+  it('refuses an RSA key under 2048 bits anywhere in the chain', async () => {
+    const weak = openssl.root('Weak root', { extensions: CA_EXTENSIONS, key: 'rsa-1024' })
+    expect((await validate(pemConf(weak.certPem, weak.keyPem))).violations).toEqual([
+      {
+        field: 'conf.cert[0]',
+        message: 'RSA key of 1024 bits is too weak; at least 2048 bits are required',
+      },
+    ])
+  })
+
   it('reports `dGVzdA==` inline as no PEM data', async () => {
     expect(await validate({ cert: { inline: 'dGVzdA==' }, key: { inline: 'dGVzdA==' } })).toEqual({
       violations: [

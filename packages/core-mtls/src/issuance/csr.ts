@@ -1,12 +1,12 @@
 import '../polyfill.ts'
 import * as x509 from '@peculiar/x509'
+import { MIN_RSA_BITS, rsaModulusBits, weakRsaKeyMessage } from '../ca/key-strength.ts'
 import { decodePem } from '../ca/pem.ts'
 import { MeshcaError } from '../errors.ts'
 import { spkiKeyFamily } from '../identity/leaf-profile.ts'
 import { toArrayBuffer } from '../util/bytes.ts'
 
-/** Smallest RSA modulus a workload key may have; below it the CSR is refused. */
-export const MIN_RSA_BITS = 2048
+export { MIN_RSA_BITS } from '../ca/key-strength.ts'
 
 /** A PKCS#10 request with an 8192-bit RSA key is under 6 KB of PEM; anything far larger is abuse. */
 export const MAX_CSR_PEM_LENGTH = 64 * 1024
@@ -57,35 +57,16 @@ async function checkKeyStrength(crypto: Crypto, spki: Uint8Array): Promise<void>
     throw invalid('key type is not supported (use RSA, ECDSA P-256/P-384 or Ed25519)')
   }
   if (family === 'RSA') {
-    const key = await importRsaSpki(crypto, spki)
-    const bits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength
-    if (bits < MIN_RSA_BITS) {
-      throw invalid(
-        `RSA key of ${bits} bits is too weak; at least ${MIN_RSA_BITS} bits are required`
-      )
+    const bits = await rsaModulusBits(crypto, spki)
+    // RSA-PSS-only keys and malformed moduli end here.
+    if (bits === undefined) {
+      throw invalid('RSA key is not supported (use an rsaEncryption key of at least 2048 bits)')
     }
+    if (bits < MIN_RSA_BITS) throw invalid(weakRsaKeyMessage(bits))
   } else if (family === 'EC') {
     const curve = new x509.PublicKey(toArrayBuffer(spki)).algorithm as EcKeyAlgorithm
     if (curve.namedCurve !== 'P-256' && curve.namedCurve !== 'P-384') {
       throw invalid(`EC curve ${curve.namedCurve} is not supported (use P-256 or P-384)`)
     }
-  }
-}
-
-async function importRsaSpki(crypto: Crypto, spki: Uint8Array): Promise<CryptoKey> {
-  try {
-    return await crypto.subtle.importKey(
-      'spki',
-      toArrayBuffer(spki),
-      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-      true,
-      ['verify']
-    )
-  } catch (error) {
-    // RSA-PSS-only keys and malformed moduli end here.
-    throw invalid(
-      'RSA key is not supported (use an rsaEncryption key of at least 2048 bits)',
-      error
-    )
   }
 }
