@@ -248,6 +248,32 @@ describe('MeshManager', () => {
     expect((await core.meshes.get('default'))?.spec.mtls?.enabledBackend).toBe('ca-2')
   })
 
+  it('refuses a switch to a backend the same update adds or changes, even when its name is trusted', async () => {
+    const { core } = setup()
+    const backends = [...builtinExample.mtls.backends, { name: 'ca-2', type: 'builtin' }]
+    await core.meshes.create(mesh('default', { mtls: { enabledBackend: 'ca-1', backends } }))
+    await core.resources.create(dataplane('default', 'web-1', 'web'))
+    // It trusts "ca-2" as it is now, a 2048-bit builtin root.
+    await core.resources.create(insight('default', 'web-1', ['ca-1', 'ca-2']))
+    const changed = {
+      mtls: {
+        enabledBackend: 'ca-2',
+        backends: [
+          ...builtinExample.mtls.backends,
+          { name: 'ca-2', type: 'builtin', conf: { caCert: { RSAbits: 4096 } } },
+        ],
+      },
+    }
+    const error = await core.meshes.update(mesh('default', changed)).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'INVALID', path: 'mtls.enabledBackend' })
+    expect((error as Error).message).toContain(
+      'forbidden in the same update that adds or changes backend "ca-2": 1 online data plane proxy does not trust it yet'
+    )
+    // Unchanged, the same switch is safe.
+    const switched = { mtls: { enabledBackend: 'ca-2', backends } }
+    await expect(core.meshes.update(mesh('default', switched))).resolves.toBeDefined()
+  })
+
   it('has an explicit override for disaster recovery', async () => {
     const { core } = setup()
     await core.meshes.create(

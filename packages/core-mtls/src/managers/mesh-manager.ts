@@ -93,6 +93,11 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
     }
   }
 
+  async function onlineDataplanes(mesh: string): Promise<number> {
+    const insights = await resources.listAll('DataplaneInsight', mesh)
+    return insights.filter((i) => isOnline(i.spec)).length
+  }
+
   async function untrustingOnlineDataplanes(mesh: string, backend: string): Promise<number> {
     const insights = await resources.listAll('DataplaneInsight', mesh)
     return insights.filter(
@@ -119,6 +124,20 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       oldBackend !== newBackend &&
       !updateOptions.allowUnsafeBackendSwitch
     ) {
+      const before = previous.spec.mtls?.backends?.find((b) => b.name === newBackend)
+      const after = mesh.spec.mtls?.backends?.find((b) => b.name === newBackend)
+      if (JSON.stringify(before) !== JSON.stringify(after)) {
+        // Data planes trust a backend by name: what they support is the backend as it was, not
+        // the CA this very update adds or puts under that name.
+        const online = await onlineDataplanes(mesh.name)
+        if (online > 0) {
+          violations.add(
+            'mtls.enabledBackend',
+            `Changing CA when mTLS is enabled is forbidden in the same update that adds or changes backend "${newBackend}": ${online} online data plane ${online === 1 ? 'proxy does' : 'proxies do'} not trust it yet. Add or change the backend, wait until every data plane proxy supports it, then switch`
+          )
+          return { violations: violations.violations, warnings: [] }
+        }
+      }
       const count = await untrustingOnlineDataplanes(mesh.name, newBackend)
       if (count > 0) {
         violations.add(
