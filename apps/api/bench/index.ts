@@ -59,7 +59,7 @@ import { Hono } from 'hono'
 const app = new Hono()
 app.get('/hello', (c) => c.json({ hello: 'world' }))
 serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
-  console.log('listening on http://127.0.0.1:' + info.port)
+  console.log('bare API listening on http://127.0.0.1:' + info.port)
 })
 `
 
@@ -146,11 +146,15 @@ async function main() {
   ] as const
   try {
     for (const [name, args] of stores) {
-      const api = spawn(process.execPath, ['dist/entry/node.js', '--port', '0', ...args], {
-        cwd: APP_DIR,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
+      const api = spawn(
+        process.execPath,
+        ['dist/entry/node.js', '--port', '0', '--metrics-port', '0', ...args],
+        {
+          cwd: APP_DIR,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }
+      )
       const url = await listen(api)
       step(`${name} API at ${url}`)
       await fetch(`${url}/meshes/bench`, {

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       dataplaneReissueWindowMs: 5_000,
       signer: 'workers',
       signerKeyPool: 256,
+      signerMaxQueue: 512,
       daemon: true,
       daemonIntervalMs: 10_000,
       metricsPort: 5680,
@@ -65,6 +66,7 @@ describe('loadConfig', () => {
       dataplaneReissueWindowMs: 1_500,
       signer: 'inline',
       signerKeyPool: 0,
+      signerMaxQueue: 512,
       daemon: false,
       daemonIntervalMs: 60_000,
       metricsPort: undefined,
@@ -109,7 +111,10 @@ describe('loadConfig', () => {
       'MESHCA_SIGNER must be one of workers, inline, not "gpu"'
     )
     expect(refusal({ MESHCA_SIGNER_KEY_POOL: '-1' })).toBe(
-      'MESHCA_SIGNER_KEY_POOL must be a whole number of keys, not "-1"'
+      'MESHCA_SIGNER_KEY_POOL must be a whole number of at least 0, not "-1"'
+    )
+    expect(refusal({ MESHCA_SIGNER_MAX_QUEUE: '0' })).toBe(
+      'MESHCA_SIGNER_MAX_QUEUE must be a whole number of at least 1, not "0"'
     )
     expect(refusal({ MESHCA_DAEMON: 'maybe' })).toBe(
       'MESHCA_DAEMON must be true or false, not "maybe"'

@@ -45,6 +45,8 @@ export interface ApiConfig {
   readonly signer: SignerKind
   /** RSA-2048 key pairs the worker signer keeps generated ahead of demand. */
   readonly signerKeyPool: number
+  /** Issuance requests that may wait for the worker signer; beyond, 503 + Retry-After. */
+  readonly signerMaxQueue: number
   /** Run the rotation daemon in this process. */
   readonly daemon: boolean
   /** Period of the daemon's reconcile tick. */
@@ -61,6 +63,11 @@ export const DEFAULT_DATAPLANE_REISSUE_WINDOW = '5s'
 /** Kuma's diagnostics port, next to the API's. */
 export const DEFAULT_METRICS_PORT = 5680
 export const DEFAULT_SIGNER_KEY_POOL = 256
+/**
+ * Enough to keep the threads busy through a burst, few enough that the last one waits tens of
+ * seconds, not minutes: a data plane retrying after `Retry-After` beats one whose request timed out.
+ */
+export const DEFAULT_SIGNER_MAX_QUEUE = 512
 export const DEFAULT_DAEMON_INTERVAL = '10s'
 
 export const CONFIG_HELP = `Usage: meshca-api [flags]
@@ -84,6 +91,8 @@ Flags override the environment variables named after them.
   --signer KIND               MESHCA_SIGNER          workers (a thread pool, default) | inline
   --signer-key-pool N         MESHCA_SIGNER_KEY_POOL RSA-2048 keys generated ahead of demand
                               (default ${DEFAULT_SIGNER_KEY_POOL})
+  --signer-max-queue N        MESHCA_SIGNER_MAX_QUEUE requests that may wait for the signer; beyond,
+                              503 with Retry-After (default ${DEFAULT_SIGNER_MAX_QUEUE})
   --daemon BOOL               MESHCA_DAEMON          run the rotation daemon in this process (default true)
   --daemon-interval D         MESHCA_DAEMON_INTERVAL period of the daemon's reconcile (default ${DEFAULT_DAEMON_INTERVAL})
   --metrics-port PORT|off     MESHCA_METRICS_PORT    Prometheus /metrics port on the API host;
@@ -127,6 +136,22 @@ function parseChoice<T extends string>(value: string, choices: readonly T[], nam
   return chosen
 }
 
+function parseCount(
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  name: string
+): number {
+  if (value === undefined) return fallback
+  if (!/^[0-9]{1,6}$/.test(value.trim()) || Number(value) < min) {
+    throw invalid(
+      `${name} must be a whole number of at least ${min}, not ${JSON.stringify(value)}`,
+      name
+    )
+  }
+  return Number(value)
+}
+
 function parsePort(value: string, name: string): number {
   if (!/^[0-9]+$/.test(value.trim()) || Number(value) > 65535) {
     throw invalid(`${name} must be a port number (0-65535), not ${JSON.stringify(value)}`, name)
@@ -164,6 +189,7 @@ export function loadConfig(
         'dp-reissue-window': { type: 'string' },
         signer: { type: 'string' },
         'signer-key-pool': { type: 'string' },
+        'signer-max-queue': { type: 'string' },
         daemon: { type: 'string' },
         'daemon-interval': { type: 'string' },
         'metrics-port': { type: 'string' },
@@ -200,13 +226,18 @@ export function loadConfig(
     SIGNER_KINDS,
     'MESHCA_SIGNER'
   )
-  const keyPoolText = pick('signer-key-pool', 'MESHCA_SIGNER_KEY_POOL')
-  if (keyPoolText !== undefined && !/^[0-9]{1,6}$/.test(keyPoolText.trim())) {
-    throw invalid(
-      `MESHCA_SIGNER_KEY_POOL must be a whole number of keys, not ${JSON.stringify(keyPoolText)}`,
-      'MESHCA_SIGNER_KEY_POOL'
-    )
-  }
+  const signerKeyPool = parseCount(
+    pick('signer-key-pool', 'MESHCA_SIGNER_KEY_POOL'),
+    DEFAULT_SIGNER_KEY_POOL,
+    0,
+    'MESHCA_SIGNER_KEY_POOL'
+  )
+  const signerMaxQueue = parseCount(
+    pick('signer-max-queue', 'MESHCA_SIGNER_MAX_QUEUE'),
+    DEFAULT_SIGNER_MAX_QUEUE,
+    1,
+    'MESHCA_SIGNER_MAX_QUEUE'
+  )
   const daemonText = pick('daemon', 'MESHCA_DAEMON')
   const daemonIntervalMs = parseDuration(
     pick('daemon-interval', 'MESHCA_DAEMON_INTERVAL') ?? DEFAULT_DAEMON_INTERVAL,
@@ -250,7 +281,8 @@ export function loadConfig(
       'MESHCA_DP_REISSUE_WINDOW'
     ),
     signer,
-    signerKeyPool: keyPoolText === undefined ? DEFAULT_SIGNER_KEY_POOL : Number(keyPoolText),
+    signerKeyPool,
+    signerMaxQueue,
     daemon: daemonText === undefined ? true : parseBoolean(daemonText, 'MESHCA_DAEMON'),
     daemonIntervalMs,
     metricsPort,

@@ -187,7 +187,10 @@ async function createConfiguredSigner(
 ): Promise<Signer> {
   if (config.signer === 'inline') return createInlineSigner()
   const { createWorkerSigner } = await import('@meshca/signer-workers')
-  const signer = createWorkerSigner({ keyPool: { RSA_2048: config.signerKeyPool } })
+  const signer = createWorkerSigner({
+    keyPool: { RSA_2048: config.signerKeyPool },
+    maxQueuedRequests: config.signerMaxQueue,
+  })
   const queued = metrics.gauge(
     'meshca_signer_queued_requests',
     'Issuance requests waiting for a signer thread; at the limit, requests get 503.'

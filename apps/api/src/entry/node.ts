@@ -3,7 +3,7 @@
  * The control plane on Node: `node dist/entry/node.js [flags]` (what `npm start` runs).
  */
 import type { AddressInfo } from 'node:net'
-import { type HttpBindings, serve } from '@hono/node-server'
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server'
 import { startControlPlane } from '../control-plane.ts'
 import type { RemoteAddress } from '../middleware/authenticate.ts'
 import { serveMetrics } from './node-metrics.ts'
@@ -13,10 +13,15 @@ import { configOrExit, failStart } from './start.ts'
 const nodeRemoteAddress: RemoteAddress = (env) =>
   (env as HttpBindings | undefined)?.incoming?.socket.remoteAddress
 
+const LISTEN_BACKLOG = 4096
+
 const { config, logger } = configOrExit()
 try {
   const controlPlane = await startControlPlane(config, { logger, remoteAddress: nodeRemoteAddress })
-  const server = serve({ fetch: controlPlane.app.fetch, hostname: config.host, port: config.port })
+  const server = createAdaptorServer({ fetch: controlPlane.app.fetch })
+  // Node's default backlog (511) overflows when thousands of data planes reconnect at once after a
+  // restart: the kernel drops their SYNs and they wait for retransmits. The kernel caps it anyway.
+  server.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG })
   const metricsServer = serveMetrics(
     controlPlane.metricsApp,
     config.host,
