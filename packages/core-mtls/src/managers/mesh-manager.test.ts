@@ -211,6 +211,58 @@ describe('MeshManager', () => {
     expect(result.warnings[0]?.field).toBe('mtls.backends[0].conf.cert[0]')
   })
 
+  it('lets an update through past a backend that expired unchanged, with a warning', async () => {
+    let now = Date.now()
+    const core = createMeshcaCore({
+      store: createMemoryStore(),
+      signer: createInlineSigner(),
+      encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
+      clock: { now: () => new Date(now) },
+    })
+    const files = opensslFiles(
+      [
+        [
+          ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem'],
+          ...['-subj', '/CN=short', '-days', '30', '-config', 'x.cnf', '-extensions', 'ext'],
+        ],
+      ],
+      {
+        'x.cnf':
+          '[req]\ndistinguished_name=dn\n[dn]\n[ext]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n',
+      },
+      ['k.pem', 'c.pem']
+    )
+    await core.meshes.create(mesh('default', {}))
+    await core.secrets.create('default', 'ca-cert', enc.encode(files['c.pem']))
+    await core.secrets.create('default', 'ca-key', enc.encode(files['k.pem']))
+    const provided = {
+      name: 'ca-1',
+      type: 'provided',
+      conf: { cert: { secret: 'ca-cert' }, key: { secret: 'ca-key' } },
+    }
+    const current = await core.meshes.get('default')
+    await core.meshes.update(
+      mesh('default', { mtls: { enabledBackend: 'ca-1', backends: [provided] } }, current?.meta)
+    )
+    now += 31 * 24 * 3600_000
+
+    // The way out: add a new backend. The expired one, unchanged, does not stand in the way.
+    const rotating = {
+      mtls: { enabledBackend: 'ca-1', backends: [provided, { name: 'ca-2', type: 'builtin' }] },
+    }
+    const result = await core.meshes.update(mesh('default', rotating))
+    expect(result.warnings.map((w) => w.field)).toEqual(['mtls.backends[0].conf.cert[0]'])
+    expect(result.warnings[0]?.message).toMatch(/^certificate has expired/)
+    // Changing the expired backend is an admission like any other: refused.
+    const renamed = { ...provided, name: 'ca-1b' }
+    const refused = {
+      mtls: { enabledBackend: 'ca-2', backends: [renamed, { name: 'ca-2', type: 'builtin' }] },
+    }
+    await expect(core.meshes.update(mesh('default', refused))).rejects.toMatchObject({
+      code: 'INVALID',
+    })
+  })
+
   it('allows a CA switch only when every online data plane trusts the new backend (decision 4)', async () => {
     const { core } = setup()
     await core.meshes.create(mesh('default', builtinExample))

@@ -75,11 +75,13 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
 
   async function validateBackends(
     mesh: Resource<'Mesh'>,
+    previous: Resource<'Mesh'> | undefined,
     context: CaContext,
     out: ViolationList,
     warnings: ViolationList
   ) {
     const backends = mesh.spec.mtls?.backends ?? []
+    const before = new Map((previous?.spec.mtls?.backends ?? []).map((b) => [b.name, b]))
     for (const [i, backend] of backends.entries()) {
       const plugin = caBackends.get(backend.type)
       if (!plugin) {
@@ -88,7 +90,10 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
         return
       }
       const result = await plugin.validate(context, mesh.name, backend)
-      out.addAll(`mtls.backends[${i}]`, result.violations)
+      // A backend this update leaves as it was keeps the problems it had (a CA that expired since):
+      // they are reported, not allowed to block the update, which may be the one that replaces it.
+      const unchanged = JSON.stringify(before.get(backend.name)) === JSON.stringify(backend)
+      ;(unchanged ? warnings : out).addAll(`mtls.backends[${i}]`, result.violations)
       warnings.addAll(`mtls.backends[${i}]`, result.warnings)
     }
   }
@@ -147,7 +152,7 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
         return { violations: violations.violations, warnings: [] }
       }
     }
-    await validateBackends(mesh, context, violations, warnings)
+    await validateBackends(mesh, previous, context, violations, warnings)
     return { violations: violations.violations, warnings: warnings.violations }
   }
 
