@@ -326,6 +326,32 @@ describe('MeshManager', () => {
     await expect(core.meshes.update(mesh('default', switched))).resolves.toBeDefined()
   })
 
+  it('refuses to remove a backend while online data planes hold certificates it issued', async () => {
+    const { core } = setup()
+    const both = [
+      { name: 'ca-1', type: 'builtin' },
+      { name: 'ca-2', type: 'builtin' },
+    ]
+    await core.meshes.create(mesh('default', { mtls: { enabledBackend: 'ca-1', backends: both } }))
+    await core.resources.create(dataplane('default', 'web-1', 'web'))
+    await core.resources.create(dataplane('default', 'gone', 'web'))
+    await core.resources.create(insight('default', 'web-1', ['ca-1', 'ca-2']))
+    await core.resources.create(insight('default', 'gone', ['ca-1', 'ca-2'], false))
+    await core.meshes.update(mesh('default', { mtls: { enabledBackend: 'ca-2', backends: both } }))
+    // web-1 still holds its ca-1 certificate; the offline one does not count.
+    const onlyCa2 = mesh('default', { mtls: { enabledBackend: 'ca-2', backends: [both[1]] } })
+    const error = await core.meshes.update(onlyCa2).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'INVALID', path: 'mtls.backends' })
+    expect((error as Error).message).toContain(
+      'Removing backend "ca-1" is forbidden while data plane proxies hold certificates it issued: 1 online data plane proxy does'
+    )
+    // Re-issued by ca-2: now it may go.
+    const current = await core.resources.get('DataplaneInsight', 'default', 'web-1')
+    if (!current) throw new Error('missing insight')
+    await core.resources.update({ ...current, spec: insight('default', 'web-1', ['ca-2']).spec })
+    await expect(core.meshes.update(onlyCa2)).resolves.toBeDefined()
+  })
+
   it('has an explicit override for disaster recovery', async () => {
     const { core } = setup()
     await core.meshes.create(

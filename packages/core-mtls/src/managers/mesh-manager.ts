@@ -98,6 +98,11 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
     }
   }
 
+  async function onlineHolders(mesh: string, backend: string): Promise<number> {
+    const insights = await resources.listAll('DataplaneInsight', mesh)
+    return insights.filter((i) => isOnline(i.spec) && i.spec.mTLS?.issuedBackend === backend).length
+  }
+
   async function onlineDataplanes(mesh: string): Promise<number> {
     const insights = await resources.listAll('DataplaneInsight', mesh)
     return insights.filter((i) => isOnline(i.spec)).length
@@ -151,6 +156,20 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
         )
         return { violations: violations.violations, warnings: [] }
       }
+    }
+    if (previous && mtlsEnabled(previous.spec) && !updateOptions.allowUnsafeBackendSwitch) {
+      const kept = new Set((mesh.spec.mtls?.backends ?? []).map((b) => b.name))
+      for (const removed of previous.spec.mtls?.backends ?? []) {
+        if (kept.has(removed.name)) continue
+        const holders = await onlineHolders(mesh.name, removed.name)
+        if (holders === 0) continue
+        // Their peers would drop its root from their bundles while these certificates are in use.
+        violations.add(
+          'mtls.backends',
+          `Removing backend "${removed.name}" is forbidden while data plane proxies hold certificates it issued: ${holders} online data plane ${holders === 1 ? 'proxy does' : 'proxies do'}. Wait until they are re-issued by the enabled backend, then remove it`
+        )
+      }
+      if (!violations.isEmpty) return { violations: violations.violations, warnings: [] }
     }
     await validateBackends(mesh, previous, context, violations, warnings)
     return { violations: violations.violations, warnings: warnings.violations }
