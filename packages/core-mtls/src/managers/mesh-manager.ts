@@ -134,6 +134,14 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       oldBackend !== newBackend &&
       !updateOptions.allowUnsafeBackendSwitch
     ) {
+      const count = await untrustingOnlineDataplanes(mesh.name, newBackend)
+      if (count > 0) {
+        violations.add(
+          'mtls.enabledBackend',
+          `Changing CA when mTLS is enabled is forbidden while data plane proxies do not trust the new CA: ${count} online data plane ${count === 1 ? 'proxy does' : 'proxies do'} not list backend "${newBackend}" in their supported backends yet. Add the backend, wait until every data plane proxy supports it, then switch`
+        )
+        return { violations: violations.violations, warnings: [] }
+      }
       const before = previous.spec.mtls?.backends?.find((b) => b.name === newBackend)
       const after = mesh.spec.mtls?.backends?.find((b) => b.name === newBackend)
       if (JSON.stringify(before) !== JSON.stringify(after)) {
@@ -148,16 +156,14 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
           return { violations: violations.violations, warnings: [] }
         }
       }
-      const count = await untrustingOnlineDataplanes(mesh.name, newBackend)
-      if (count > 0) {
-        violations.add(
-          'mtls.enabledBackend',
-          `Changing CA when mTLS is enabled is forbidden while data plane proxies do not trust the new CA: ${count} online data plane ${count === 1 ? 'proxy does' : 'proxies do'} not list backend "${newBackend}" in their supported backends yet. Add the backend, wait until every data plane proxy supports it, then switch`
-        )
-        return { violations: violations.violations, warnings: [] }
-      }
     }
-    if (previous && mtlsEnabled(previous.spec) && !updateOptions.allowUnsafeBackendSwitch) {
+    if (
+      previous &&
+      mtlsEnabled(previous.spec) &&
+      // Turning mTLS off is a mode change: every data plane goes back to plaintext together.
+      mtlsEnabled(mesh.spec) &&
+      !updateOptions.allowUnsafeBackendSwitch
+    ) {
       const kept = new Set((mesh.spec.mtls?.backends ?? []).map((b) => b.name))
       for (const removed of previous.spec.mtls?.backends ?? []) {
         if (kept.has(removed.name)) continue
