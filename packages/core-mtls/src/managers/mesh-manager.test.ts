@@ -212,7 +212,7 @@ describe('MeshManager', () => {
   })
 
   it('lets an update through past a backend that expired unchanged, with a warning', async () => {
-    let now = Date.now()
+    let now = 0
     const core = createMeshcaCore({
       store: createMemoryStore(),
       signer: createInlineSigner(),
@@ -232,6 +232,8 @@ describe('MeshManager', () => {
       },
       ['k.pem', 'c.pem']
     )
+    // After openssl ran: its NotBefore is the time it made the certificate.
+    now = Date.now()
     await core.meshes.create(mesh('default', {}))
     await core.secrets.create('default', 'ca-cert', enc.encode(files['c.pem']))
     await core.secrets.create('default', 'ca-key', enc.encode(files['k.pem']))
@@ -328,10 +330,8 @@ describe('MeshManager', () => {
 
   it('refuses to remove a backend while online data planes hold certificates it issued', async () => {
     const { core } = setup()
-    const both = [
-      { name: 'ca-1', type: 'builtin' },
-      { name: 'ca-2', type: 'builtin' },
-    ]
+    const ca2 = { name: 'ca-2', type: 'builtin' }
+    const both = [{ name: 'ca-1', type: 'builtin' }, ca2]
     await core.meshes.create(mesh('default', { mtls: { enabledBackend: 'ca-1', backends: both } }))
     await core.resources.create(dataplane('default', 'web-1', 'web'))
     await core.resources.create(dataplane('default', 'gone', 'web'))
@@ -339,7 +339,7 @@ describe('MeshManager', () => {
     await core.resources.create(insight('default', 'gone', ['ca-1', 'ca-2'], false))
     await core.meshes.update(mesh('default', { mtls: { enabledBackend: 'ca-2', backends: both } }))
     // web-1 still holds its ca-1 certificate; the offline one does not count.
-    const onlyCa2 = mesh('default', { mtls: { enabledBackend: 'ca-2', backends: [both[1]] } })
+    const onlyCa2 = mesh('default', { mtls: { enabledBackend: 'ca-2', backends: [ca2] } })
     const error = await core.meshes.update(onlyCa2).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'INVALID', path: 'mtls.backends' })
     expect((error as Error).message).toContain(
