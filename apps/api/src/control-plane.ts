@@ -127,6 +127,7 @@ export async function startControlPlane(
       userTokens,
       dataplaneTokens,
       logger,
+      logRequests: config.logLevel === 'debug',
       localhostIsAdmin: config.localhostIsAdmin,
       dataplaneSessions,
       ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
