@@ -328,4 +328,5 @@ export {
   type UserTokensOptions,
 } from './tokens/user-token.ts'
 export { type CoalescedRead, coalesceReads } from './util/coalesce-reads.ts'
+export { LruMap } from './util/lru-map.ts'
 export { indexPath, joinPath, ViolationList } from './validation.ts'

@@ -43,6 +43,12 @@ export interface LockSession {
 export interface StoreDriver {
   readonly kind: 'postgres' | 'pglite'
   readonly db: SqlDatabase
+  /**
+   * Every committed change's notification reaches `listen`'s handler before the writing query
+   * returns (one in-process session: PGlite). Only then may reads be cached and dropped by
+   * notifications without ever being older than a completed write (`row-cache.ts`).
+   */
+  readonly notifiesBeforeWriteReturns: boolean
   listen(channel: string, handlers: ListenHandlers): Promise<ListenHandle>
   /**
    * A new session for advisory locks. `idleTimeoutMs`: how long the server keeps the session when

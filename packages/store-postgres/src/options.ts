@@ -17,3 +17,4 @@ export interface CommonStoreOptions {
 
 export const DEFAULT_EVENT_RETENTION_MS = 15 * 60_000
 export const DEFAULT_PRUNE_INTERVAL_MS = 60_000
+export const DEFAULT_READ_CACHE_BYTES = 16 * 1024 * 1024

@@ -19,7 +19,7 @@ import type {
 import { coalesceReads, MeshcaError } from '@meshca/core-mtls'
 import { and, eq, gt, sql } from 'drizzle-orm'
 import type { ChangeRecord, ReplaySource } from './change-feed.ts'
-import { ChangeFeed } from './change-feed.ts'
+import { ChangeFeed, parseChangePayload } from './change-feed.ts'
 import { encodeCursor } from './cursor.ts'
 import type { ListenHandle, StoreDriver } from './driver.ts'
 import { queryRows } from './driver.ts'
@@ -33,6 +33,7 @@ import {
 import type { LeaderElection, LeaderElectionOptions } from './leader-election.ts'
 import { startLeaderElection } from './leader-election.ts'
 import { changeChannel, LOCK_NAMESPACE, leaderLockKey } from './names.ts'
+import { NOT_CACHED, RowCache } from './row-cache.ts'
 import { defineStoreTables } from './schema.ts'
 import { storeClosedError, toStoreError } from './sql-errors.ts'
 
@@ -54,6 +55,8 @@ export interface SqlStoreSettings {
   readonly schema: string
   readonly logger: Logger
   readonly maxSpecBytes: number
+  /** Ignored (0) unless the driver `notifiesBeforeWriteReturns`. */
+  readonly readCacheBytes: number
   readonly eventRetentionMs: number
   readonly pruneIntervalMs: number
 }
@@ -231,10 +234,23 @@ export async function openSqlStore(
     currentSeq: () => currentSeq(driver, schema),
   }
 
+  type GetRow = Awaited<ReturnType<typeof getQuery.execute>>[number]
+  const rowCache = new RowCache<GetRow>(
+    driver.notifiesBeforeWriteReturns ? settings.readCacheBytes : 0
+  )
+  const cached = rowCache.maxBytes > 0
+
   let listening: ListenHandle | undefined
   const channel = changeChannel(schema)
   listening = await driver.listen(channel, {
-    onPayload: (payload) => feed.receive(payload),
+    onPayload: (payload) => {
+      if (cached) {
+        const change = parseChangePayload(payload)
+        if (change === undefined) rowCache.clear()
+        else rowCache.invalidate(cacheKey(change))
+      }
+      feed.receive(payload)
+    },
     onLost: () => feed.lost(),
     onResumed: () => {
       feed.resume(replaySource, settings.eventRetentionMs).catch((error: unknown) => {
@@ -269,12 +285,23 @@ export async function openSqlStore(
   // A hot resource (the mesh every request of a client reads) costs one query per round trip, not
   // one per caller. The row is shared by the reads it serves: each parses its own spec from it.
   const readRow = coalesceReads(
-    (key: ResourceKey) => `${key.type}\u0000${key.mesh}\u0000${key.name}`,
+    cacheKey,
     async (key: ResourceKey) => (await run('get', () => getQuery.execute(params(key))))[0],
     // PGlite runs a query on this thread, to its end, before the next request is parsed: started
     // after the I/O phase instead, one query serves every read that phase brought.
     driver.kind === 'pglite' ? { startQuery: (start) => setImmediate(start) } : {}
   )
+
+  // A hot resource costs no query at all where the cache is exact (see `row-cache.ts`).
+  async function readCachedRow(key: ResourceKey): Promise<GetRow | undefined> {
+    const id = cacheKey(key)
+    const hit = rowCache.get(id)
+    if (hit !== NOT_CACHED) return hit
+    const generation = rowCache.generation()
+    const row = await readRow(key)
+    rowCache.fill(id, generation, row, CACHED_ROW_OVERHEAD_BYTES + (row?.spec.length ?? 0))
+    return row
+  }
 
   const instances: InstanceRegistry = {
     async heartbeat(id) {
@@ -312,7 +339,8 @@ export async function openSqlStore(
     async get(key) {
       ensureOpen()
       checkKey(key)
-      const row = await readRow({ type: key.type, mesh: key.mesh, name: key.name })
+      const exact = { type: key.type, mesh: key.mesh, name: key.name }
+      const row = cached ? await readCachedRow(exact) : await readRow(exact)
       return row === undefined ? undefined : toResource(key, row, parseSpec(key, row.spec))
     },
 
@@ -423,6 +451,7 @@ export async function openSqlStore(
       closing ??= (async () => {
         closed = true
         feed.clear()
+        rowCache.clear()
         clearInterval(pruneTimer)
         await Promise.all([...electors].map((election) => election.stop()))
         electors.clear()
@@ -484,6 +513,17 @@ function corrupted(key: ResourceKey, what: string): MeshcaError {
 }
 
 /** The stored JSON text as a spec; CORRUPTED (naming the resource, never the content) if it is not one. */
+/** What a cached row costs beside its spec: the key, the version and times, the Map entry. */
+const CACHED_ROW_OVERHEAD_BYTES = 256
+
+function cacheKey(key: {
+  readonly type: string
+  readonly mesh: string
+  readonly name: string
+}): string {
+  return `${key.type}\u0000${key.mesh}\u0000${key.name}`
+}
+
 function parseSpec(key: ResourceKey, text: string | undefined): JsonObject {
   let spec: unknown
   try {

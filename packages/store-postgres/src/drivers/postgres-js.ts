@@ -83,6 +83,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const driver: StoreDriver = {
     kind: 'postgres',
     db: asDatabase(drizzle(pool)),
+    // The notification travels on another connection and may land after the writer has its answer.
+    notifiesBeforeWriteReturns: false,
     listen: (channel, handlers) =>
       startListening({ channel, handlers, logger, listenCheckMs, connect }),
     openLockSession: async ({ idleTimeoutMs }) =>
@@ -94,6 +96,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       schema,
       logger,
       maxSpecBytes: options.maxSpecBytes ?? DEFAULT_MAX_SPEC_BYTES,
+      readCacheBytes: 0,
       eventRetentionMs: options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
       pruneIntervalMs: options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS,
     })

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import { NOT_CACHED, RowCache } from './row-cache.ts'
+
+describe('RowCache', () => {
+  it('answers what was filled, including an absence, until the key is invalidated', () => {
+    const cache = new RowCache<string>(1000)
+    expect(cache.get('a')).toBe(NOT_CACHED)
+    cache.fill('a', cache.generation(), 'row-a', 10)
+    cache.fill('gone', cache.generation(), undefined, 10)
+    expect(cache.get('a')).toBe('row-a')
+    expect(cache.get('gone')).toBeUndefined()
+    cache.invalidate('a')
+    expect(cache.get('a')).toBe(NOT_CACHED)
+    expect(cache.get('gone')).toBeUndefined()
+  })
+
+  it('drops a fill whose query overlapped a change, to any key', () => {
+    const cache = new RowCache<string>(1000)
+    const before = cache.generation()
+    // The change lands while the query runs: its row may be the one the change replaced.
+    cache.invalidate('a')
+    cache.fill('a', before, 'maybe-stale', 10)
+    expect(cache.get('a')).toBe(NOT_CACHED)
+    const other = cache.generation()
+    cache.invalidate('b')
+    cache.fill('c', other, 'row-c', 10)
+    expect(cache.get('c')).toBe(NOT_CACHED)
+    cache.fill('c', cache.generation(), 'row-c', 10)
+    expect(cache.get('c')).toBe('row-c')
+  })
+
+  it('drops a fill that overlapped a clear', () => {
+    const cache = new RowCache<string>(1000)
+    cache.fill('a', cache.generation(), 'row-a', 10)
+    const before = cache.generation()
+    cache.clear()
+    cache.fill('b', before, 'row-b', 10)
+    expect(cache.size).toBe(0)
+    expect(cache.bytes).toBe(0)
+  })
+
+  it('evicts the least recently read rows to stay within its budget', () => {
+    const cache = new RowCache<string>(30)
+    for (const key of ['a', 'b', 'c']) cache.fill(key, cache.generation(), key, 10)
+    cache.get('a')
+    cache.fill('d', cache.generation(), 'd', 10)
+    expect(cache.get('b')).toBe(NOT_CACHED)
+    expect([cache.get('a'), cache.get('c'), cache.get('d')]).toEqual(['a', 'c', 'd'])
+    expect(cache.bytes).toBe(30)
+    // A refill of a cached key replaces it, not counts it twice.
+    cache.fill('d', cache.generation(), 'd2', 5)
+    expect(cache.bytes).toBe(25)
+    expect(cache.get('d')).toBe('d2')
+  })
+
+  it('never keeps a row larger than its whole budget, and nothing with a budget of 0', () => {
+    const cache = new RowCache<string>(30)
+    cache.fill('a', cache.generation(), 'a', 10)
+    cache.fill('huge', cache.generation(), 'huge', 31)
+    expect(cache.get('huge')).toBe(NOT_CACHED)
+    expect(cache.get('a')).toBe('a')
+    const off = new RowCache<string>(0)
+    off.fill('a', off.generation(), 'a', 0)
+    expect(off.get('a')).toBe(NOT_CACHED)
+  })
+})
