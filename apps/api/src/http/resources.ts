@@ -12,6 +12,7 @@ import {
   validateResource,
   validationError,
 } from '@meshca/core-mtls'
+import type { Context } from 'hono'
 import { maskMesh } from './mesh-masking.ts'
 
 export interface UrlKey<T extends ResourceType> {
@@ -62,6 +63,28 @@ export function withVersionOf<T extends ResourceType>(
 export function resourceJson(resource: Resource): JsonObject {
   return encodeUniversal(isOfType(resource, 'Mesh') ? maskMesh(resource) : resource)
 }
+
+/**
+ * The JSON text of each frozen resource answered with. The ResourceManager hands every reader of a
+ * version the same frozen object, so a hot resource is encoded once per change, not per request.
+ */
+const bodies = new WeakMap<Resource, string>()
+
+/** `resourceJson` as text. */
+export function resourceBody(resource: Resource): string {
+  const known = bodies.get(resource)
+  if (known !== undefined) return known
+  const body = JSON.stringify(resourceJson(resource))
+  if (Object.isFrozen(resource)) bodies.set(resource, body)
+  return body
+}
+
+/** A 200 answering with `resource`, as `c.json(resourceJson(resource))` would. */
+export function resourceResponse(c: Context, resource: Resource): Response {
+  return c.body(resourceBody(resource), 200, JSON_CONTENT_TYPE)
+}
+
+const JSON_CONTENT_TYPE = { 'Content-Type': 'application/json' }
 
 export function secretJson(secret: SecretRecord): JsonObject {
   return encodeUniversal({

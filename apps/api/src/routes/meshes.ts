@@ -7,7 +7,13 @@ import { requireAuthenticatedWriter } from '../http/access.ts'
 import { restoreMaskedKeys } from '../http/mesh-masking.ts'
 import { listResponse } from '../http/pagination.ts'
 import { readBody } from '../http/read-body.ts'
-import { notFound, resourceFromBody, resourceJson, withVersionOf } from '../http/resources.ts'
+import {
+  notFound,
+  resourceFromBody,
+  resourceJson,
+  resourceResponse,
+  withVersionOf,
+} from '../http/resources.ts'
 import { retryLostRaces } from '../http/retry.ts'
 import { TITLES } from '../http/titles.ts'
 import type { RouteDeps } from './route-deps.ts'
@@ -30,7 +36,7 @@ export function meshRoutes(deps: RouteDeps): Hono<AppEnv> {
     c.set('errorTitle', TITLES.get)
     const mesh = await core.meshes.get(c.req.param('name'))
     if (mesh === undefined) throw notFound('Mesh', c.req.param('name'))
-    return c.json(resourceJson(mesh))
+    return resourceResponse(c, mesh)
   })
 
   app.put('/meshes/:name', async (c) => {

@@ -11,7 +11,13 @@ import { requireAuthenticatedWriter } from '../http/access.ts'
 import { listResponse } from '../http/pagination.ts'
 import { plainText } from '../http/plain-text.ts'
 import { readBody } from '../http/read-body.ts'
-import { notFound, resourceFromBody, resourceJson, withVersionOf } from '../http/resources.ts'
+import {
+  notFound,
+  resourceFromBody,
+  resourceJson,
+  resourceResponse,
+  withVersionOf,
+} from '../http/resources.ts'
 import { retryLostRaces } from '../http/retry.ts'
 import { TITLES } from '../http/titles.ts'
 import type { RouteDeps } from './route-deps.ts'
@@ -49,7 +55,7 @@ export function meshScopedRoutes(
     const { mesh, name } = c.req.param()
     const resource = await resources.get(type, mesh, name)
     if (resource === undefined) throw notFound(type, name, mesh)
-    return c.json(resourceJson(resource))
+    return resourceResponse(c, resource)
   })
 
   if (RESOURCE_TYPES[type].readOnly) {
@@ -102,7 +108,7 @@ export function meshInsightRoutes(deps: RouteDeps): Hono<AppEnv> {
     const name = c.req.param('name')
     const insight = await resources.get('MeshInsight', '', name)
     if (insight === undefined) throw notFound('MeshInsight', name)
-    return c.json(resourceJson(insight))
+    return resourceResponse(c, insight)
   })
 
   app.on(['PUT', 'DELETE'], `/${path}/:name`, readOnly('MeshInsight'))

@@ -4,6 +4,8 @@ import { specFromJson, specToJson } from '../resources/codec.ts'
 import type { Resource } from '../resources/resource.ts'
 import { isMeshScoped, type ResourceType } from '../resources/types.ts'
 import { validateResource } from '../resources/validate.ts'
+import { deepFreeze } from '../util/deep-freeze.ts'
+import { LruMap } from '../util/lru-map.ts'
 
 /** Types whose specs pass through this manager; Secrets go through the SecretManager (encryption). */
 export type PlainResourceType = Exclude<ResourceType, 'Secret'>
@@ -17,6 +19,8 @@ export interface ResourcePage<T extends ResourceType> {
 /**
  * Typed access to the Store for every type but Secret: validation on the way in (spec and
  * names), decoding on the way out. A stored row that no longer decodes is CORRUPTED, with its key.
+ * What `get` and `list` return is frozen and may be the very object another reader got: a resource
+ * read again at the same version is decoded once.
  */
 export interface ResourceManager {
   get<T extends PlainResourceType>(
@@ -67,7 +71,23 @@ function assertPlain(type: ResourceType): void {
   }
 }
 
+/** How many decoded resources are kept for readers of the same version. */
+const DECODED_RESOURCES = 4096
+
 export function createResourceManager(store: Store): ResourceManager {
+  // The Store never gives a key the same version twice, so (key, version) names one content: the
+  // hot resources (the mesh every request reads) are decoded once per change, and the API can
+  // encode each of them once (it keys its bodies by the object).
+  const decoded = new LruMap<string, Resource>(DECODED_RESOURCES)
+  function decodeShared<T extends ResourceType>(type: T, row: StoredResource): Resource<T> {
+    const id = `${type}\u0000${row.mesh}\u0000${row.name}`
+    const known = decoded.get(id)
+    if (known !== undefined && known.meta?.version === row.version) return known as Resource<T>
+    const resource = deepFreeze(decodeStored(type, row))
+    decoded.set(id, resource)
+    return resource
+  }
+
   async function checkMesh(resource: Resource): Promise<void> {
     if (!isMeshScoped(resource.type)) return
     const mesh = await store.get({ type: 'Mesh', mesh: '', name: resource.mesh })
@@ -87,13 +107,13 @@ export function createResourceManager(store: Store): ResourceManager {
     async get(type, mesh, name) {
       assertPlain(type)
       const row = await store.get({ type, mesh, name })
-      return row ? decodeStored(type, row) : undefined
+      return row ? decodeShared(type, row) : undefined
     },
     async list(type, options = {}) {
       assertPlain(type)
       const page = await store.list(type, options)
       return {
-        items: page.items.map((row) => decodeStored(type, row)),
+        items: page.items.map((row) => decodeShared(type, row)),
         total: page.total,
         ...(page.next === undefined ? {} : { next: page.next }),
       }

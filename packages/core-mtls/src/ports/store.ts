@@ -5,7 +5,11 @@ export interface StoredResource {
   readonly type: ResourceType
   readonly mesh: string
   readonly name: string
-  /** Opaque; changes on every write. Pass it back to `update`/`delete` for optimistic concurrency. */
+  /**
+   * Opaque; changes on every write, and a key never gets back a version it had (not even when
+   * deleted and created again), so readers may cache by key and version. Pass it back to
+   * `update`/`delete` for optimistic concurrency.
+   */
   readonly version: string
   readonly creationTime: Date
   readonly modificationTime: Date
