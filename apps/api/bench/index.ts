@@ -24,25 +24,52 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
+/** The API's default key pool size, given explicitly so the bench knows when it is full. */
+const KEY_POOL = 256
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url))
 const adminUrl =
   values['postgres-url'] ??
   process.env.PG_CONNECTION_STRING ??
   'postgres://postgres@127.0.0.1:5432/postgres'
 
-async function listen(child: ChildProcess): Promise<string> {
+/** Resolves with the first match of `pattern` in what `child` prints. */
+function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
   let output = ''
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
       if (process.env.MESHCA_BENCH_DEBUG) process.stderr.write(chunk)
-      const match = /API listening on (http:\/\/\S+)/.exec(output)
-      if (match?.[1]) resolve(match[1])
+      const match = pattern.exec(output)
+      if (match) {
+        child.stdout?.off('data', onData)
+        child.stderr?.off('data', onData)
+        resolve(match)
+      }
     }
     child.stdout?.on('data', onData)
     child.stderr?.on('data', onData)
     child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)))
   })
+}
+
+async function listen(child: ChildProcess): Promise<string> {
+  const match = await waitForOutput(child, /API listening on (http:\/\/\S+)/)
+  return match[1] ?? ''
+}
+
+/**
+ * Waits until the signer's pool holds `keys` RSA keys: until then a worker thread generates keys
+ * on one of the two cores, and the numbers would measure that instead of the API.
+ */
+async function keyPoolFull(metricsUrl: string, keys: number): Promise<void> {
+  const deadline = Date.now() + 300_000
+  for (;;) {
+    const text = await (await fetch(metricsUrl)).text()
+    const line = /^meshca_signer_key_pool_keys\{key_type="RSA_2048"\} (\d+)/m.exec(text)
+    if (Number(line?.[1] ?? 0) >= keys) return
+    if (Date.now() > deadline) throw new Error(`the key pool did not fill: ${line?.[0]}`)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -148,13 +175,23 @@ async function main() {
     for (const [name, args] of stores) {
       const api = spawn(
         process.execPath,
-        ['dist/entry/node.js', '--port', '0', '--metrics-port', '0', ...args],
+        [
+          'dist/entry/node.js',
+          '--port',
+          '0',
+          '--metrics-port',
+          '0',
+          '--signer-key-pool',
+          String(KEY_POOL),
+          ...args,
+        ],
         {
           cwd: APP_DIR,
           env,
           stdio: ['ignore', 'pipe', 'pipe'],
         }
       )
+      const metrics = waitForOutput(api, /metrics listening on (http:\/\/\S+)/)
       const url = await listen(api)
       step(`${name} API at ${url}`)
       await fetch(`${url}/meshes/bench`, {
@@ -162,6 +199,8 @@ async function main() {
         body: MESH,
         headers: { 'content-type': 'application/json' },
       })
+      await keyPoolFull((await metrics)[1] ?? '', KEY_POOL)
+      step(`${name}: signer key pool full (${KEY_POOL} keys)`)
       const bareRuns: number[] = []
       const getRuns: number[] = []
       const putRuns: number[] = []
