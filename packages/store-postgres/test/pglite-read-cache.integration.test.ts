@@ -153,6 +153,17 @@ describe('PGlite read cache', () => {
     await store.close()
   })
 
+  it('refuses a cache size that is not a whole number of bytes', async () => {
+    for (const readCacheBytes of [-1, 1.5, Number.NaN]) {
+      await expect(
+        createPgliteStore({ pglite, schema: 'never', readCacheBytes })
+      ).rejects.toMatchObject({
+        code: 'INVALID',
+        path: 'readCacheBytes',
+      })
+    }
+  })
+
   it('hands every reader its own spec object', async () => {
     const { store } = await openStore()
     await store.create(key('m'), { list: [1] })

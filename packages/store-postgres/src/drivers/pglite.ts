@@ -5,7 +5,7 @@
  * so change events work as on a server, and leader election is among this process's contenders.
  */
 import { PGlite } from '@electric-sql/pglite'
-import { silentLogger } from '@meshca/core-mtls'
+import { MeshcaError, silentLogger } from '@meshca/core-mtls'
 import { drizzle } from 'drizzle-orm/pglite'
 import type { LockSession, SqlDatabase, StoreDriver } from '../driver.ts'
 import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
@@ -41,6 +41,12 @@ export interface PgliteStoreOptions extends CommonStoreOptions {
 
 export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<PostgresStore> {
   const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA)
+  const readCacheBytes = options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES
+  if (!Number.isSafeInteger(readCacheBytes) || readCacheBytes < 0) {
+    throw new MeshcaError('INVALID', 'readCacheBytes must be a whole number of bytes, 0 or more', {
+      path: 'readCacheBytes',
+    })
+  }
   const logger = options.logger ?? silentLogger
   const owned = options.pglite === undefined
   let pglite: PGlite
@@ -78,7 +84,7 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
       schema,
       logger,
       maxSpecBytes: options.maxSpecBytes ?? DEFAULT_MAX_SPEC_BYTES,
-      readCacheBytes: options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES,
+      readCacheBytes,
       eventRetentionMs: options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
       pruneIntervalMs: options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS,
     })
