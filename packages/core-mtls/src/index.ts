@@ -328,5 +328,6 @@ export {
   type UserTokensOptions,
 } from './tokens/user-token.ts'
 export { type CoalescedRead, coalesceReads } from './util/coalesce-reads.ts'
+export { deepFreeze } from './util/deep-freeze.ts'
 export { LruMap } from './util/lru-map.ts'
 export { indexPath, joinPath, ViolationList } from './validation.ts'

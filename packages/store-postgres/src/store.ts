@@ -16,7 +16,7 @@ import type {
   StoredResource,
   Unsubscribe,
 } from '@meshca/core-mtls'
-import { coalesceReads, MeshcaError } from '@meshca/core-mtls'
+import { coalesceReads, deepFreeze, MeshcaError } from '@meshca/core-mtls'
 import { and, eq, gt, sql } from 'drizzle-orm'
 import type { ChangeRecord, ReplaySource } from './change-feed.ts'
 import { ChangeFeed, parseChangePayload } from './change-feed.ts'
@@ -283,14 +283,27 @@ export async function openSqlStore(
   pruneTimer.unref()
 
   // A hot resource (the mesh every request of a client reads) costs one query per round trip, not
-  // one per caller. The row is shared by the reads it serves: each parses its own spec from it.
+  // one per caller.
   const readRow = coalesceReads(
     cacheKey,
     async (key: ResourceKey) => (await run('get', () => getQuery.execute(params(key))))[0],
-    // PGlite runs a query on this thread, to its end, before the next request is parsed: started
-    // after the I/O phase instead, one query serves every read that phase brought.
-    driver.kind === 'pglite' ? { startQuery: (start) => setImmediate(start) } : {}
+    // Started after the current I/O phase, one query serves every read that phase brought: the
+    // requests parsed from all the sockets that were ready. PGlite would otherwise run the query to
+    // its end before the next request is even parsed.
+    { startQuery: (start) => setImmediate(start) }
   )
+
+  // The reads one row serves (a coalesced query, a cached row) share one frozen resource: the spec
+  // is parsed once per row, not once per reader.
+  const resourcesOfRows = new WeakMap<GetRow, StoredResource>()
+  function sharedResource(key: ResourceKey, row: GetRow): StoredResource {
+    let resource = resourcesOfRows.get(row)
+    if (resource === undefined) {
+      resource = deepFreeze(toResource(key, row, parseSpec(key, row.spec)))
+      resourcesOfRows.set(row, resource)
+    }
+    return resource
+  }
 
   // A hot resource costs no query at all where the cache is exact (see `row-cache.ts`).
   async function readCachedRow(key: ResourceKey): Promise<GetRow | undefined> {
@@ -341,7 +354,7 @@ export async function openSqlStore(
       checkKey(key)
       const exact = { type: key.type, mesh: key.mesh, name: key.name }
       const row = cached ? await readCachedRow(exact) : await readRow(exact)
-      return row === undefined ? undefined : toResource(key, row, parseSpec(key, row.spec))
+      return row === undefined ? undefined : sharedResource(exact, row)
     },
 
     async list(type, listOptions = {}) {

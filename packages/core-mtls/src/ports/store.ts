@@ -54,7 +54,8 @@ export type Unsubscribe = () => void
 
 /**
  * The persistence port. Errors are MeshcaErrors: NOT_FOUND, ALREADY_EXISTS, CONFLICT (stale
- * version), INVALID (bad key or page options), STORE_UNAVAILABLE, CORRUPTED.
+ * version), INVALID (bad key or page options), STORE_UNAVAILABLE, CORRUPTED. What reads return may
+ * be shared with other readers (and frozen): readers never change it.
  */
 export interface Store {
   get(key: ResourceKey): Promise<StoredResource | undefined>

@@ -961,12 +961,24 @@ function richSpec(): JsonObject {
 }
 
 /** Writes through a value the types call read-only, as a careless caller might. */
+/**
+ * What a caller might do to a spec it holds. A store may hand out frozen values it shares between
+ * readers (the port allows it): then every change must fail instead of reaching other readers.
+ */
 function mutate(spec: JsonObject): void {
+  if (Object.isFrozen(spec)) {
+    expect(() => mutateFreely(spec)).toThrow(TypeError)
+    return
+  }
+  mutateFreely(spec)
+}
+
+function mutateFreely(spec: JsonObject): void {
   const target = spec as Record<string, unknown>
   for (const field of Object.keys(target)) {
     const value = target[field]
     if (Array.isArray(value)) value.push('mutated')
-    else if (typeof value === 'object' && value !== null) mutate(value as JsonObject)
+    else if (typeof value === 'object' && value !== null) mutateFreely(value as JsonObject)
   }
   target.mutated = true
 }
