@@ -1,3 +1,4 @@
+import { createMemoryStore, generateEncryptionKey } from '@meshca/core-mtls'
 import { describe, expect, it } from 'vitest'
 import { WARNINGS_HEADER } from '../src/routes/meshes.ts'
 import {
@@ -32,6 +33,22 @@ describe('Mesh routes', () => {
     expect(withoutTimes(read)).toEqual(builtin('m1'))
     expect(read.creationTime).toMatch(/^\d{4}-\d\d-\d\dT/)
     expect(read.modificationTime).toMatch(/^\d{4}-\d\d-\d\dT/)
+  })
+
+  it('answers repeated GETs alike, and a write made past this API at once', async () => {
+    const store = createMemoryStore()
+    const encryptionKey = generateEncryptionKey()
+    const h = createHarness({ store, encryptionKey })
+    await h.put('/meshes/m1', builtin('m1'))
+    const first = await h.get('/meshes/m1')
+    expect(first.headers.get('content-type')).toBe('application/json')
+    const text = await first.text()
+    expect(await (await h.get('/meshes/m1')).text()).toBe(text)
+    // Another instance on the same store writes; this one's next read must show it.
+    const other = createHarness({ store, encryptionKey })
+    expect((await other.put('/meshes/m1', builtin('m1', ['ca-1', 'ca-2']))).status).toBe(200)
+    const after = await json(await h.get('/meshes/m1'))
+    expect(withoutTimes(after)).toEqual(builtin('m1', ['ca-1', 'ca-2']))
   })
 
   it('creates the default TrafficPermission with the mesh', async () => {
