@@ -287,10 +287,11 @@ export async function openSqlStore(
   const readRow = coalesceReads(
     cacheKey,
     async (key: ResourceKey) => (await run('get', () => getQuery.execute(params(key))))[0],
-    // Started after the current I/O phase, one query serves every read that phase brought: the
-    // requests parsed from all the sockets that were ready. PGlite would otherwise run the query to
-    // its end before the next request is even parsed.
-    { startQuery: (start) => setImmediate(start) }
+    // PGlite runs a query on this thread, to its end, before the next request is parsed: started
+    // after the I/O phase instead, one query serves every read that phase brought. On a server the
+    // reads arriving during the query's round trip share the next one already; a deferred start
+    // there only adds latency to a lone read.
+    driver.kind === 'pglite' ? { startQuery: (start) => setImmediate(start) } : {}
   )
 
   // The reads one row serves (a coalesced query, a cached row) share one frozen resource: the spec
