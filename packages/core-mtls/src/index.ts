@@ -278,6 +278,7 @@ export {
   type ResourceKey,
   type ResourceMeta,
   type ResourceType,
+  resourceKeyId,
 } from './resources/types.ts'
 export { decodeUniversal, encodeUniversal } from './resources/universal-form.ts'
 export { validateResource, validateSecretSpec } from './resources/validate.ts'

@@ -16,7 +16,7 @@ import type {
   StoredResource,
   Unsubscribe,
 } from '@meshca/core-mtls'
-import { coalesceReads, deepFreeze, MeshcaError } from '@meshca/core-mtls'
+import { coalesceReads, deepFreeze, MeshcaError, resourceKeyId } from '@meshca/core-mtls'
 import { and, eq, gt, sql } from 'drizzle-orm'
 import type { ChangeRecord, ReplaySource } from './change-feed.ts'
 import { ChangeFeed, parseChangePayload } from './change-feed.ts'
@@ -247,7 +247,7 @@ export async function openSqlStore(
       if (cached) {
         const change = parseChangePayload(payload)
         if (change === undefined) rowCache.clear()
-        else rowCache.invalidate(cacheKey(change))
+        else rowCache.invalidate(resourceKeyId(change))
       }
       feed.receive(payload)
     },
@@ -285,7 +285,7 @@ export async function openSqlStore(
   // A hot resource (the mesh every request of a client reads) costs one query per round trip, not
   // one per caller.
   const readRow = coalesceReads(
-    cacheKey,
+    resourceKeyId,
     async (key: ResourceKey) => (await run('get', () => getQuery.execute(params(key))))[0],
     // PGlite runs a query on this thread, to its end, before the next request is parsed: started
     // after the I/O phase instead, one query serves every read that phase brought. On a server the
@@ -308,7 +308,7 @@ export async function openSqlStore(
 
   // A hot resource costs no query at all where the cache is exact (see `row-cache.ts`).
   async function readCachedRow(key: ResourceKey): Promise<GetRow | undefined> {
-    const id = cacheKey(key)
+    const id = resourceKeyId(key)
     const hit = rowCache.get(id)
     if (hit !== NOT_CACHED) return hit
     const generation = rowCache.generation()
@@ -526,18 +526,10 @@ function corrupted(key: ResourceKey, what: string): MeshcaError {
   return new MeshcaError('CORRUPTED', `Resource ${what} is corrupted: ${describeKey(key)}`)
 }
 
-/** The stored JSON text as a spec; CORRUPTED (naming the resource, never the content) if it is not one. */
 /** What a cached row costs beside its spec: the key, the version and times, the Map entry. */
 const CACHED_ROW_OVERHEAD_BYTES = 256
 
-function cacheKey(key: {
-  readonly type: string
-  readonly mesh: string
-  readonly name: string
-}): string {
-  return `${key.type}\u0000${key.mesh}\u0000${key.name}`
-}
-
+/** The stored JSON text as a spec; CORRUPTED (naming the resource, never the content) if it is not one. */
 function parseSpec(key: ResourceKey, text: string | undefined): JsonObject {
   let spec: unknown
   try {

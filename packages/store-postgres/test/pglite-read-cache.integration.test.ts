@@ -36,16 +36,21 @@ function sqlOn(schema: string, statement: string) {
   return pglite.exec(`SET search_path TO ${schema}; ${statement}; RESET search_path`)
 }
 
+/** An update no notification announces (the change triggers are off while it runs). */
+function updateUnannounced(schema: string, update: string) {
+  return sqlOn(
+    schema,
+    `ALTER TABLE resources DISABLE TRIGGER USER; ${update}; ALTER TABLE resources ENABLE TRIGGER USER`
+  )
+}
+
 describe('PGlite read cache', () => {
   it('serves a repeated read from memory: a change that bypasses the triggers is not seen', async () => {
     const { store, schema } = await openStore()
     await store.create(key('m'), { n: 1 })
     expect(await specOf(store, 'm')).toEqual({ n: 1 })
     // With the change triggers off no notification is sent: only a read from the cache misses it.
-    await sqlOn(
-      schema,
-      `ALTER TABLE resources DISABLE TRIGGER USER; UPDATE resources SET spec = '{"n":2}' WHERE name = 'm'; ALTER TABLE resources ENABLE TRIGGER USER`
-    )
+    await updateUnannounced(schema, `UPDATE resources SET spec = '{"n":2}' WHERE name = 'm'`)
     expect(await specOf(store, 'm')).toEqual({ n: 1 })
     await store.close()
   })
@@ -54,10 +59,7 @@ describe('PGlite read cache', () => {
     const { store, schema } = await openStore({ readCacheBytes: 0 })
     await store.create(key('m'), { n: 1 })
     expect(await specOf(store, 'm')).toEqual({ n: 1 })
-    await sqlOn(
-      schema,
-      `ALTER TABLE resources DISABLE TRIGGER USER; UPDATE resources SET spec = '{"n":2}' WHERE name = 'm'; ALTER TABLE resources ENABLE TRIGGER USER`
-    )
+    await updateUnannounced(schema, `UPDATE resources SET spec = '{"n":2}' WHERE name = 'm'`)
     expect(await specOf(store, 'm')).toEqual({ n: 2 })
     await store.close()
   })
@@ -143,10 +145,7 @@ describe('PGlite read cache', () => {
     for (const name of ['a', 'b', 'c', 'd']) await store.create(key(name), { pad: 'x'.repeat(20) })
     for (const name of ['a', 'b', 'c', 'a', 'd']) await store.get(key(name))
     // 'b' was the least recently read when 'd' came in: it is read from the database again.
-    await sqlOn(
-      schema,
-      `ALTER TABLE resources DISABLE TRIGGER USER; UPDATE resources SET spec = '{"pad":"changed"}'; ALTER TABLE resources ENABLE TRIGGER USER`
-    )
+    await updateUnannounced(schema, `UPDATE resources SET spec = '{"pad":"changed"}'`)
     expect(await specOf(store, 'b')).toEqual({ pad: 'changed' })
     expect(await specOf(store, 'a')).toEqual({ pad: 'x'.repeat(20) })
     expect(await specOf(store, 'd')).toEqual({ pad: 'x'.repeat(20) })

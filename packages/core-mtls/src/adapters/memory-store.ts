@@ -13,7 +13,7 @@ import type {
 } from '../ports/store.ts'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../ports/store.ts'
 import type { JsonObject, ResourceKey, ResourceType } from '../resources/types.ts'
-import { isMeshScoped, isResourceType } from '../resources/types.ts'
+import { isMeshScoped, isResourceType, resourceKeyId } from '../resources/types.ts'
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../util/bytes.ts'
 import { ViolationList } from '../validation.ts'
 
@@ -120,7 +120,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     async get(key) {
       ensureOpen()
       checkKey(key)
-      const row = state.rows.get(rowId(key))
+      const row = state.rows.get(resourceKeyId(key))
       return row === undefined ? undefined : toResource(row)
     },
 
@@ -150,7 +150,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       ensureOpen()
       checkKey(key)
       const specJson = JSON.stringify(spec)
-      const id = rowId(key)
+      const id = resourceKeyId(key)
       if (state.rows.has(id)) {
         throw new MeshcaError('ALREADY_EXISTS', `Resource already exists: ${describeKey(key)}`)
       }
@@ -173,7 +173,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       ensureOpen()
       checkKey(key)
       const specJson = JSON.stringify(spec)
-      const id = rowId(key)
+      const id = resourceKeyId(key)
       const current = state.rows.get(id)
       if (current === undefined) {
         throw new MeshcaError('NOT_FOUND', `Resource not found: ${describeKey(key)}`)
@@ -196,7 +196,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     async delete(key, expectedVersion) {
       ensureOpen()
       checkKey(key)
-      const id = rowId(key)
+      const id = resourceKeyId(key)
       const current = state.rows.get(id)
       if (current === undefined) {
         throw new MeshcaError('NOT_FOUND', `Resource not found: ${describeKey(key)}`)
@@ -229,10 +229,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       ownSubscriptions.clear()
     },
   }
-}
-
-function rowId(key: ResourceKey): string {
-  return JSON.stringify([key.type, key.mesh, key.name])
 }
 
 function describeKey(key: ResourceKey): string {

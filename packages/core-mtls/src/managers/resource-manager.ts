@@ -2,7 +2,7 @@ import { isMeshcaError, MeshcaError, validationError } from '../errors.ts'
 import type { ListOptions, Store, StoredResource } from '../ports/store.ts'
 import { specFromJson, specToJson } from '../resources/codec.ts'
 import type { Resource } from '../resources/resource.ts'
-import { isMeshScoped, type ResourceType } from '../resources/types.ts'
+import { isMeshScoped, type ResourceType, resourceKeyId } from '../resources/types.ts'
 import { validateResource } from '../resources/validate.ts'
 import { deepFreeze } from '../util/deep-freeze.ts'
 import { LruMap } from '../util/lru-map.ts'
@@ -80,7 +80,7 @@ export function createResourceManager(store: Store): ResourceManager {
   // encode each of them once (it keys its bodies by the object).
   const decoded = new LruMap<string, Resource>(DECODED_RESOURCES)
   function decodeShared<T extends ResourceType>(type: T, row: StoredResource): Resource<T> {
-    const id = `${type}\u0000${row.mesh}\u0000${row.name}`
+    const id = resourceKeyId(row)
     const known = decoded.get(id)
     if (known !== undefined && known.meta?.version === row.version) return known as Resource<T>
     const resource = deepFreeze(decodeStored(type, row))

@@ -47,6 +47,14 @@ export interface ResourceKey {
   readonly name: string
 }
 
+/**
+ * One string per key, for maps and caches keyed by resource: unambiguous whatever the names hold
+ * (a store may accept any character in them).
+ */
+export function resourceKeyId(key: ResourceKey): string {
+  return JSON.stringify([key.type, key.mesh, key.name])
+}
+
 export interface ResourceMeta {
   readonly name: string
   readonly mesh: string

@@ -960,9 +960,8 @@ function richSpec(): JsonObject {
   }
 }
 
-/** Writes through a value the types call read-only, as a careless caller might. */
 /**
- * What a caller might do to a spec it holds. A store may hand out frozen values it shares between
+ * Writes through a value the types call read-only, as a careless caller might. A store may hand out frozen values it shares between
  * readers (the port allows it): then every change must fail instead of reaching other readers.
  */
 function mutate(spec: JsonObject): void {
