@@ -22,6 +22,7 @@ const crossRuntime = [
       'src',
       'test/runtime-smoke.integration.test.ts',
       'test/pglite-store.integration.test.ts',
+      'test/pglite-session.integration.test.ts',
       'test/postgres-store.integration.test.ts',
       'test/both-drivers.integration.test.ts',
       'test/watch-resume.integration.test.ts',

@@ -40,9 +40,24 @@ export interface LockSession {
   close(): Promise<void>
 }
 
+/** One row of a prepared statement: its columns in select order, as the driver decodes them. */
+export type Row = readonly unknown[]
+
+/** A statement parsed and planned once per database session, then only bound and executed. */
+export interface PreparedStatement {
+  run(params: readonly unknown[]): Promise<readonly Row[]>
+}
+
 export interface StoreDriver {
   readonly kind: 'postgres' | 'pglite'
   readonly db: SqlDatabase
+  /**
+   * The statements the store runs per request (get, create, update, delete, list). drizzle builds
+   * them; the driver runs them as named prepared statements, because parsing and planning cost more
+   * than a single-row lookup: PGlite's `query()` parses every statement anew, and drizzle's PGlite
+   * session adds its own per-query costs.
+   */
+  prepare(text: string): PreparedStatement
   /**
    * Every committed change's notification reaches `listen`'s handler before the writing query
    * returns (one in-process session: PGlite). Only then may reads be cached and dropped by

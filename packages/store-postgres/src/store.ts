@@ -17,11 +17,11 @@ import type {
   Unsubscribe,
 } from '@meshca/core-mtls'
 import { coalesceReads, deepFreeze, MeshcaError, resourceKeyId } from '@meshca/core-mtls'
-import { and, eq, gt, sql } from 'drizzle-orm'
+import { and, eq, fillPlaceholders, gt, sql } from 'drizzle-orm'
 import type { ChangeRecord, ReplaySource } from './change-feed.ts'
 import { ChangeFeed, parseChangePayload } from './change-feed.ts'
 import { encodeCursor } from './cursor.ts'
-import type { ListenHandle, StoreDriver } from './driver.ts'
+import type { ListenHandle, Row, StoreDriver } from './driver.ts'
 import { queryRows } from './driver.ts'
 import {
   canonicalVersion,
@@ -67,6 +67,29 @@ interface ValueRow {
   readonly modificationMs: number
 }
 
+interface GetRow extends ValueRow {
+  /** JSON text; anything else is a corrupted row. */
+  readonly spec: unknown
+}
+
+interface ListRow {
+  readonly total: number
+  readonly item: (GetRow & { readonly mesh: string; readonly name: string }) | undefined
+}
+
+/** The columns of `values` (version, creation and modification time), starting at `at`. */
+function valueColumns(row: Row, at: number): ValueRow {
+  return {
+    version: String(row[at]),
+    creationMs: Number(row[at + 1]),
+    modificationMs: Number(row[at + 2]),
+  }
+}
+
+function versionColumn(row: Row): { readonly version: string } {
+  return { version: String(row[0]) }
+}
+
 export async function openSqlStore(
   driver: StoreDriver,
   settings: SqlStoreSettings
@@ -86,44 +109,62 @@ export async function openSqlStore(
     eq(r.name, sql.placeholder('name'))
   )
   const versionMatches = eq(r.version, sql.placeholder('version'))
-  // Prepared once per store: postgres.js then keeps them as named statements on each connection.
-  const getQuery = db
-    .select({ ...values, spec: r.spec })
-    .from(r)
-    .where(keyMatches)
-    .prepare(`${schema}_get`)
-  const createQuery = db
-    .insert(r)
-    .values({
-      type: sql.placeholder('type'),
-      mesh: sql.placeholder('mesh'),
-      name: sql.placeholder('name'),
-      spec: sql.placeholder('spec'),
-    })
-    .onConflictDoNothing()
-    .returning(values)
-    .prepare(`${schema}_create`)
-  const updateQuery = db
-    .update(r)
-    .set({ spec: sql`${sql.placeholder('spec')}` })
-    .where(and(keyMatches, versionMatches))
-    .returning(values)
-    .prepare(`${schema}_update`)
-  const deleteQuery = db
-    .delete(r)
-    .where(keyMatches)
-    .returning({ version: values.version })
-    .prepare(`${schema}_delete`)
-  const deleteVersionQuery = db
-    .delete(r)
-    .where(and(keyMatches, versionMatches))
-    .returning({ version: values.version })
-    .prepare(`${schema}_delete_version`)
 
   /**
-   * One statement per combination of filters, each prepared once: unprepared, postgres.js would
-   * describe the statement before every run, a second round trip.
+   * A drizzle-built statement, prepared by the driver, run with named placeholder values; `decode`
+   * reads a row's columns in the order the query selects them.
    */
+  function statement<T>(
+    query: { toSQL(): { sql: string; params: unknown[] } },
+    decode: (row: Row) => T
+  ) {
+    const { sql: text, params } = query.toSQL()
+    const prepared = driver.prepare(text)
+    return {
+      async execute(placeholders: Record<string, string | number>): Promise<T[]> {
+        return (await prepared.run(fillPlaceholders(params, placeholders))).map(decode)
+      },
+    }
+  }
+
+  const getQuery = statement(
+    db
+      .select({ ...values, spec: r.spec })
+      .from(r)
+      .where(keyMatches),
+    (row): GetRow => ({ ...valueColumns(row, 0), spec: row[3] })
+  )
+  const createQuery = statement(
+    db
+      .insert(r)
+      .values({
+        type: sql.placeholder('type'),
+        mesh: sql.placeholder('mesh'),
+        name: sql.placeholder('name'),
+        spec: sql.placeholder('spec'),
+      })
+      .onConflictDoNothing()
+      .returning(values),
+    (row) => valueColumns(row, 0)
+  )
+  const updateQuery = statement(
+    db
+      .update(r)
+      .set({ spec: sql`${sql.placeholder('spec')}` })
+      .where(and(keyMatches, versionMatches))
+      .returning(values),
+    (row) => valueColumns(row, 0)
+  )
+  const deleteQuery = statement(
+    db.delete(r).where(keyMatches).returning({ version: values.version }),
+    versionColumn
+  )
+  const deleteVersionQuery = statement(
+    db.delete(r).where(and(keyMatches, versionMatches)).returning({ version: values.version }),
+    versionColumn
+  )
+
+  /** One statement per combination of filters, each prepared once. */
   function buildListQuery(shape: ListShape) {
     const matching = and(
       eq(r.type, sql.placeholder('type')),
@@ -160,21 +201,30 @@ export async function openSqlStore(
       .where(matching)
       .as('counted')
     // One statement, so that the items and the total come from the same snapshot; the left join
-    // keeps the total when the page is empty.
-    return db
-      .select({
-        total: countQuery.total,
-        mesh: pageQuery.mesh,
-        name: pageQuery.name,
-        version: pageQuery.version,
-        creationMs: pageQuery.creationMs,
-        modificationMs: pageQuery.modificationMs,
-        spec: pageQuery.spec,
+    // keeps the total when the page is empty. Columns: total, then a ValueRow's, then mesh and name.
+    return statement(
+      db
+        .select({
+          total: countQuery.total,
+          version: pageQuery.version,
+          creationMs: pageQuery.creationMs,
+          modificationMs: pageQuery.modificationMs,
+          spec: pageQuery.spec,
+          mesh: pageQuery.mesh,
+          name: pageQuery.name,
+        })
+        .from(countQuery)
+        .leftJoinLateral(pageQuery, sql`true`)
+        .orderBy(pageQuery.mesh, pageQuery.name),
+      (row): ListRow => ({
+        total: Number(row[0]),
+        // No page row (an empty page): the left join's columns are null.
+        item:
+          typeof row[5] === 'string' && typeof row[6] === 'string'
+            ? { mesh: row[5], name: row[6], ...valueColumns(row, 1), spec: row[4] }
+            : undefined,
       })
-      .from(countQuery)
-      .leftJoinLateral(pageQuery, sql`true`)
-      .orderBy(pageQuery.mesh, pageQuery.name)
-      .prepare(`${schema}_list_${shapeId(shape)}`)
+    )
   }
   const listQueries = new Map<string, ReturnType<typeof buildListQuery>>()
   function listQuery(shape: ListShape): ReturnType<typeof buildListQuery> {
@@ -234,7 +284,6 @@ export async function openSqlStore(
     currentSeq: () => currentSeq(driver, schema),
   }
 
-  type GetRow = Awaited<ReturnType<typeof getQuery.execute>>[number]
   const rowCache = new RowCache<GetRow>(
     driver.notifiesBeforeWriteReturns ? settings.readCacheBytes : 0
   )
@@ -313,7 +362,8 @@ export async function openSqlStore(
     if (hit !== NOT_CACHED) return hit
     const generation = rowCache.generation()
     const row = await readRow(key)
-    rowCache.fill(id, generation, row, CACHED_ROW_OVERHEAD_BYTES + (row?.spec.length ?? 0))
+    const specLength = typeof row?.spec === 'string' ? row.spec.length : 0
+    rowCache.fill(id, generation, row, CACHED_ROW_OVERHEAD_BYTES + specLength)
     return row
   }
 
@@ -376,14 +426,12 @@ export async function openSqlStore(
           limit: page.size + 1,
         })
       )
-      const total = Number(rows[0]?.total ?? 0)
+      const total = rows[0]?.total ?? 0
       const items: StoredResource[] = []
-      for (const row of rows) {
-        if (row.mesh === null || row.name === null || items.length === page.size) continue
-        const key = { type, mesh: row.mesh, name: row.name }
-        items.push(
-          toResource(key, row as unknown as ValueRow, parseSpec(key, row.spec ?? undefined))
-        )
+      for (const { item } of rows) {
+        if (item === undefined || items.length === page.size) continue
+        const key = { type, mesh: item.mesh, name: item.name }
+        items.push(toResource(key, item, parseSpec(key, item.spec)))
       }
       const last = items.at(-1)
       const result: ListPage = { items, total }
@@ -530,10 +578,10 @@ function corrupted(key: ResourceKey, what: string): MeshcaError {
 const CACHED_ROW_OVERHEAD_BYTES = 256
 
 /** The stored JSON text as a spec; CORRUPTED (naming the resource, never the content) if it is not one. */
-function parseSpec(key: ResourceKey, text: string | undefined): JsonObject {
+function parseSpec(key: ResourceKey, text: unknown): JsonObject {
   let spec: unknown
   try {
-    spec = text === undefined ? undefined : JSON.parse(text)
+    spec = typeof text === 'string' ? JSON.parse(text) : undefined
   } catch {
     throw corrupted(key, 'spec')
   }

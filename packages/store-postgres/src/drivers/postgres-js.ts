@@ -83,6 +83,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const driver: StoreDriver = {
     kind: 'postgres',
     db: asDatabase(drizzle(pool)),
+    // postgres.js prepares a statement on each connection the first time it runs there.
+    prepare: (text) => ({
+      run: (params) =>
+        pool.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).values(),
+    }),
     // The notification travels on another connection and may land after the writer has its answer.
     notifiesBeforeWriteReturns: false,
     listen: (channel, handlers) =>

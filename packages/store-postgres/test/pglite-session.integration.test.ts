@@ -1,0 +1,116 @@
+/**
+ * An embedded database has one session, and the store shares it with whoever else holds the PGlite
+ * instance. The store runs its per-request statements as named prepared statements in that session;
+ * these tests hold it to sharing well: it never runs inside someone else's transaction, and it does
+ * not depend on its statements surviving what others do to the session.
+ */
+import { PGlite } from '@electric-sql/pglite'
+import type { ResourceKey } from '@meshca/core-mtls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPgliteStore } from '../src/index.ts'
+
+let pglite: PGlite
+let schemaCount = 0
+
+beforeAll(async () => {
+  pglite = await PGlite.create()
+})
+
+afterAll(async () => {
+  await pglite.close()
+})
+
+async function openStore() {
+  const schema = `session_${++schemaCount}`
+  // The cache off: every get below must reach the database.
+  const store = await createPgliteStore({ pglite, schema, readCacheBytes: 0 })
+  return { store, schema }
+}
+
+const key = (name: string): ResourceKey => ({ type: 'Mesh', mesh: '', name })
+
+/** Settles `promise` into 'pending' when it has not settled after PGlite had time to run it. */
+async function stateAfterAWhile(promise: Promise<unknown>): Promise<'pending' | 'settled'> {
+  const pending = Symbol('pending')
+  const winner = await Promise.race([
+    promise.then(() => 'settled' as const),
+    new Promise<typeof pending>((resolve) => setTimeout(() => resolve(pending), 200)),
+  ])
+  return winner === pending ? 'pending' : 'settled'
+}
+
+describe('the store on a PGlite session shared with others', () => {
+  it("waits for another caller's transaction to end and never runs inside it", async () => {
+    const { store, schema } = await openStore()
+    await store.create(key('before'), { n: 1 })
+    let release: () => void = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const transaction = pglite.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO ${schema}.resources (type, mesh, name, spec) VALUES ('Mesh', '', 'inside', '{"n":2}')`
+      )
+      await released
+      await tx.rollback()
+    })
+    // Inside the transaction the row exists; a get run there would find it.
+    const read = store.get(key('inside'))
+    const write = store.create(key('during'), { n: 3 })
+    expect(await stateAfterAWhile(read)).toBe('pending')
+    expect(await stateAfterAWhile(write)).toBe('pending')
+    release()
+    await transaction
+    expect(await read).toBeUndefined()
+    await write
+    // The create was not rolled back with the other caller's transaction.
+    expect((await store.get(key('during')))?.spec).toEqual({ n: 3 })
+    expect((await store.get(key('before')))?.spec).toEqual({ n: 1 })
+    await store.close()
+  })
+
+  it('prepares its statements again after another caller deallocated them', async () => {
+    const { store } = await openStore()
+    const created = await store.create(key('m'), { n: 1 })
+    expect((await store.list('Mesh')).total).toBe(1)
+    for (const reset of ['DEALLOCATE ALL', 'DISCARD ALL']) {
+      await pglite.exec(reset)
+      expect((await store.get(key('m')))?.spec).toEqual({ n: 1 })
+      expect((await store.list('Mesh')).items.map((item) => item.name)).toEqual(['m'])
+    }
+    await pglite.exec('DEALLOCATE ALL')
+    const updated = await store.update(key('m'), { n: 2 }, created.version)
+    await pglite.exec('DEALLOCATE ALL')
+    await store.delete(key('m'), updated.version)
+    expect(await store.get(key('m'))).toBeUndefined()
+    await store.close()
+  })
+
+  it('keeps the statements of stores on different schemas apart', async () => {
+    const first = await openStore()
+    const second = await openStore()
+    await first.store.create(key('m'), { on: 'first' })
+    await second.store.create(key('m'), { on: 'second' })
+    expect((await first.store.get(key('m')))?.spec).toEqual({ on: 'first' })
+    expect((await second.store.get(key('m')))?.spec).toEqual({ on: 'second' })
+    await first.store.close()
+    await second.store.close()
+  })
+
+  it('reports a failed statement with its condition and leaves the session usable', async () => {
+    const { store, schema } = await openStore()
+    await store.create(key('m'), { n: 1 })
+    // A constraint only the database knows about: the store's statement fails in PostgreSQL.
+    await pglite.exec(
+      `ALTER TABLE ${schema}.resources ADD CONSTRAINT small CHECK (length(spec) < 20)`
+    )
+    await expect(store.create(key('big'), { text: 'x'.repeat(40) })).rejects.toMatchObject({
+      code: 'INVALID',
+      message: expect.stringContaining('code 23514'),
+    })
+    expect(pglite.isInTransaction()).toBe(false)
+    await store.create(key('small'), { n: 2 })
+    expect((await store.list('Mesh')).items.map((item) => item.name)).toEqual(['m', 'small'])
+    await store.close()
+  })
+})
