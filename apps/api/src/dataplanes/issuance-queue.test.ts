@@ -66,7 +66,8 @@ describe('the issuance queue', () => {
         queue.issue({ mesh: 'default', name: `dp-${i}`, dataplane: dataplane(`svc-${i}`) })
       )
     )
-    expect(batches).toEqual([8, 2])
+    // Two batches in flight; which reaches the signer first is the runtime's scheduling (Bun differs).
+    expect([...batches].sort((a, b) => b - a)).toEqual([8, 2])
     expect(meshReads).toBe(2)
     const uris = results.map((r) => (r.result.mode === 'DISABLED' ? [] : r.result.uris[0]))
     expect(uris).toEqual(Array.from({ length: 10 }, (_, i) => `spiffe://default/svc-${i}`))
