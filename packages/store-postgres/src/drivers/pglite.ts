@@ -176,13 +176,9 @@ function prepareOnPglite(database: PGlite, text: string): PreparedStatement {
     statements = new Map()
     preparedStatements.set(database, statements)
   }
-  let statement = statements.get(text)
-  if (statement === undefined) {
-    statement = { name: `meshca_${statements.size + 1}`, parsed: false }
-    statements.set(text, statement)
-  }
-  const { name } = statement
-  const prepared = statement
+  const prepared = statements.get(text) ?? { name: `meshca_${statements.size + 1}`, parsed: false }
+  statements.set(text, prepared)
+  const { name } = prepared
   const { serialize } = protocol
 
   async function parse(): Promise<void> {
