@@ -12,6 +12,34 @@ describe('LruMap', () => {
     expect(map.weight).toBe(30)
   })
 
+  it('keeps the order right when the same key is read again and again, and after it is deleted', () => {
+    const map = new LruMap<string, string>(30)
+    for (const key of ['a', 'b', 'c']) map.set(key, key, 10)
+    map.get('a')
+    map.get('a')
+    map.get('b')
+    map.get('a')
+    // Least recently used first: c, b, a.
+    map.set('d', 'd', 10)
+    expect(map.has('c')).toBe(false)
+    map.delete('d')
+    map.set('e', 'e', 10)
+    map.get('b')
+    map.set('f', 'f', 10)
+    const kept = (...keys: string[]) => keys.filter((key) => map.has(key))
+    // a was the least recently used of a, e, b.
+    expect(kept('a', 'b', 'e', 'f')).toEqual(['b', 'e', 'f'])
+    map.get('e')
+    map.set('g', 'g', 10)
+    expect(kept('b', 'e', 'f', 'g')).toEqual(['e', 'f', 'g'])
+    // A write makes its key the newest: the key read just before must move again when read again.
+    map.get('e')
+    map.set('h', 'h', 10)
+    map.get('e')
+    map.set('i', 'i', 10)
+    expect(kept('e', 'h', 'i')).toEqual(['e', 'h', 'i'])
+  })
+
   it('counts a replaced entry once, and forgets deleted and cleared ones', () => {
     const map = new LruMap<string, string>(30)
     map.set('a', 'a1', 10)

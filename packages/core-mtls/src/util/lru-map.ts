@@ -4,10 +4,17 @@
  * number of resources. A Map keeps insertion order, so re-inserting on each hit makes its first key
  * the least recently used one.
  */
+const NONE: unique symbol = Symbol('none')
+
 export class LruMap<K, V> {
   readonly #maxWeight: number
   readonly #entries = new Map<K, { readonly value: V; readonly weight: number }>()
   #weight = 0
+  /**
+   * The key of the last entry in order (or one since deleted, which `get` never finds): a hot key
+   * read again and again is not moved each time.
+   */
+  #newest: K | typeof NONE = NONE
 
   /** `maxWeight` 0 keeps nothing. */
   constructor(maxWeight: number) {
@@ -23,8 +30,11 @@ export class LruMap<K, V> {
   get(key: K): V | undefined {
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
-    this.#entries.delete(key)
-    this.#entries.set(key, entry)
+    if (this.#newest !== key) {
+      this.#entries.delete(key)
+      this.#entries.set(key, entry)
+      this.#newest = key
+    }
     return entry.value
   }
 
@@ -33,6 +43,7 @@ export class LruMap<K, V> {
     this.delete(key)
     if (this.#maxWeight === 0 || weight > this.#maxWeight) return
     this.#entries.set(key, { value, weight })
+    this.#newest = key
     this.#weight += weight
     while (this.#weight > this.#maxWeight) {
       const oldest = this.#entries.keys().next()
