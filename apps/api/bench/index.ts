@@ -3,6 +3,7 @@
  * (autocannon), next to a bare Hono "hello" route measured in the same run, on PGlite and on
  * PostgreSQL. The servers run as child processes so the load generator does not share their
  * event loop. Usage: npm run bench:api -- [--seconds 10] [--rounds 3] [--connections 32]
+ * [--warmup 3] [--stores pglite,postgres]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -16,12 +17,15 @@ import autocannon from 'autocannon'
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     'postgres-url': { type: 'string' },
+    stores: { type: 'string', default: 'pglite,postgres' },
   },
 })
 const seconds = Number(values.seconds)
+const warmupSeconds = Number(values.warmup)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 /** The API's default key pool size, given explicitly so the bench knows when it is full. */
@@ -94,12 +98,13 @@ async function run(
   url: string,
   method: 'GET' | 'PUT',
   path: string,
-  body?: () => [string, string]
+  body?: () => [string, string],
+  duration = seconds
 ) {
   const result = await autocannon({
     url: `${url}${path}`,
     connections,
-    duration: seconds,
+    duration,
     requests: [
       body
         ? {
@@ -164,18 +169,28 @@ async function main() {
     // `info`: the "listening on" line is how the bench learns the port.
     MESHCA_LOG_LEVEL: 'info',
   }
-  const stores = [
-    ['pglite', ['--store', 'pglite', '--data-dir', join(dataDir, 'pglite')]],
+  const wanted = new Set(values.stores.split(','))
+  for (const name of wanted) {
+    if (name !== 'pglite' && name !== 'postgres') {
+      throw new Error(`--stores: unknown store "${name}" (pglite, postgres)`)
+    }
+  }
+  const stores = (
     [
-      'postgres',
-      ['--store', 'postgres', '--postgres-url', pgUrl, '--data-dir', join(dataDir, 'pg')],
-    ],
-  ] as const
+      ['pglite', ['--store', 'pglite', '--data-dir', join(dataDir, 'pglite')]],
+      [
+        'postgres',
+        ['--store', 'postgres', '--postgres-url', pgUrl, '--data-dir', join(dataDir, 'pg')],
+      ],
+    ] as const
+  ).filter(([name]) => wanted.has(name))
   try {
     for (const [name, args] of stores) {
       const api = spawn(
         process.execPath,
         [
+          // For example `--cpu-prof --cpu-prof-dir=DIR`: profile the server under the bench's load.
+          ...(process.env.MESHCA_BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
           'dist/entry/node.js',
           '--port',
           '0',
@@ -205,6 +220,12 @@ async function main() {
       const getRuns: number[] = []
       const putRuns: number[] = []
       const p99 = { bare: [] as number[], get: [] as number[], put: [] as number[] }
+      // Unmeasured: the first requests of a route run unoptimised code, in both servers.
+      if (warmupSeconds > 0) {
+        await run(bareUrl, 'GET', '/hello', undefined, warmupSeconds)
+        await run(url, 'GET', '/meshes/bench', undefined, warmupSeconds)
+        await run(url, 'PUT', '/meshes/bench/traffic-permissions', nextPermission, warmupSeconds)
+      }
       for (let r = 0; r < rounds; r++) {
         const b = await run(bareUrl, 'GET', '/hello')
         const g = await run(url, 'GET', '/meshes/bench')
@@ -215,6 +236,9 @@ async function main() {
         p99.bare.push(b.p99)
         p99.get.push(g.p99)
         p99.put.push(p.p99)
+        step(
+          `${name} round ${r + 1}: bare ${b.rps.toFixed(0)}, GET ${g.rps.toFixed(0)} (${(g.rps / b.rps).toFixed(2)}), PUT ${p.rps.toFixed(0)} req/s`
+        )
       }
       const bareRps = median(bareRuns)
       console.log(`${name}: bare hello ${bareRps.toFixed(0)} req/s (p99 ${median(p99.bare)} ms)`)
