@@ -2,26 +2,17 @@
  * PGlite's read cache is exact: whoever writes through the PGlite instance (this store, another
  * store on the same schema, plain SQL, a transaction), the next `get` sees it, with no wait.
  */
-import { PGlite } from '@electric-sql/pglite'
 import type { ResourceKey } from '@meshca/core-mtls'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { PostgresStore } from '../src/index.ts'
 import { createPgliteStore } from '../src/index.ts'
+import { sharedPglite } from './support/shared-pglite.ts'
 
-let pglite: PGlite
-let schemaCount = 0
-
-beforeAll(async () => {
-  pglite = await PGlite.create()
-})
-
-afterAll(async () => {
-  await pglite.close()
-})
+const shared = sharedPglite()
 
 async function openStore(options: { readonly readCacheBytes?: number } = {}) {
-  const schema = `cache_${++schemaCount}`
-  const store = await createPgliteStore({ pglite, schema, ...options })
+  const schema = shared.newSchema('cache')
+  const store = await createPgliteStore({ pglite: shared.pglite, schema, ...options })
   return { store, schema }
 }
 
@@ -33,7 +24,7 @@ async function specOf(store: PostgresStore, name: string) {
 
 /** SQL on the `resources` table of `schema`, as an operator in psql would send it. */
 function sqlOn(schema: string, statement: string) {
-  return pglite.exec(`SET search_path TO ${schema}; ${statement}; RESET search_path`)
+  return shared.pglite.exec(`SET search_path TO ${schema}; ${statement}; RESET search_path`)
 }
 
 /** An update no notification announces (the change triggers are off while it runs). */
@@ -85,7 +76,7 @@ describe('PGlite read cache', () => {
 
   it('sees writes of another store on the same database and schema at once', async () => {
     const { store, schema } = await openStore()
-    const other = await createPgliteStore({ pglite, schema })
+    const other = await createPgliteStore({ pglite: shared.pglite, schema })
     const created = await store.create(key('m'), { n: 1 })
     expect(await specOf(store, 'm')).toEqual({ n: 1 })
     expect(await specOf(other, 'm')).toEqual({ n: 1 })
@@ -104,7 +95,7 @@ describe('PGlite read cache', () => {
     await sqlOn(schema, `UPDATE resources SET spec = '{"n":2}' WHERE name = 'm'`)
     expect(await specOf(store, 'm')).toEqual({ n: 2 })
 
-    await pglite.transaction(async (tx) => {
+    await shared.pglite.transaction(async (tx) => {
       await tx.exec(`SET LOCAL search_path TO ${schema}`)
       await tx.exec(`UPDATE resources SET spec = '{"n":3}' WHERE name = 'm'`)
       await tx.exec(`INSERT INTO resources (type, mesh, name, spec) VALUES ('Mesh', '', 'n', '{}')`)
@@ -113,7 +104,7 @@ describe('PGlite read cache', () => {
     expect(await specOf(store, 'n')).toEqual({})
 
     await expect(
-      pglite.transaction(async (tx) => {
+      shared.pglite.transaction(async (tx) => {
         await tx.exec(`SET LOCAL search_path TO ${schema}`)
         await tx.exec(`UPDATE resources SET spec = '{"n":4}' WHERE name = 'm'`)
         throw new Error('changed my mind')
@@ -155,7 +146,7 @@ describe('PGlite read cache', () => {
   it('refuses a cache size that is not a whole number of bytes', async () => {
     for (const readCacheBytes of [-1, 1.5, Number.NaN]) {
       await expect(
-        createPgliteStore({ pglite, schema: 'never', readCacheBytes })
+        createPgliteStore({ pglite: shared.pglite, schema: 'never', readCacheBytes })
       ).rejects.toMatchObject({
         code: 'INVALID',
         path: 'readCacheBytes',

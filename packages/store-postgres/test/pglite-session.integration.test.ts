@@ -4,26 +4,17 @@
  * these tests hold it to sharing well: it never runs inside someone else's transaction, and it does
  * not depend on its statements surviving what others do to the session.
  */
-import { PGlite } from '@electric-sql/pglite'
 import type { ResourceKey } from '@meshca/core-mtls'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createPgliteStore } from '../src/index.ts'
+import { sharedPglite } from './support/shared-pglite.ts'
 
-let pglite: PGlite
-let schemaCount = 0
-
-beforeAll(async () => {
-  pglite = await PGlite.create()
-})
-
-afterAll(async () => {
-  await pglite.close()
-})
+const shared = sharedPglite()
 
 async function openStore() {
-  const schema = `session_${++schemaCount}`
+  const schema = shared.newSchema('session')
   // The cache off: every get below must reach the database.
-  const store = await createPgliteStore({ pglite, schema, readCacheBytes: 0 })
+  const store = await createPgliteStore({ pglite: shared.pglite, schema, readCacheBytes: 0 })
   return { store, schema }
 }
 
@@ -47,7 +38,7 @@ describe('the store on a PGlite session shared with others', () => {
     const released = new Promise<void>((resolve) => {
       release = resolve
     })
-    const transaction = pglite.transaction(async (tx) => {
+    const transaction = shared.pglite.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO ${schema}.resources (type, mesh, name, spec) VALUES ('Mesh', '', 'inside', '{"n":2}')`
       )
@@ -74,13 +65,13 @@ describe('the store on a PGlite session shared with others', () => {
     const created = await store.create(key('m'), { n: 1 })
     expect((await store.list('Mesh')).total).toBe(1)
     for (const reset of ['DEALLOCATE ALL', 'DISCARD ALL']) {
-      await pglite.exec(reset)
+      await shared.pglite.exec(reset)
       expect((await store.get(key('m')))?.spec).toEqual({ n: 1 })
       expect((await store.list('Mesh')).items.map((item) => item.name)).toEqual(['m'])
     }
-    await pglite.exec('DEALLOCATE ALL')
+    await shared.pglite.exec('DEALLOCATE ALL')
     const updated = await store.update(key('m'), { n: 2 }, created.version)
-    await pglite.exec('DEALLOCATE ALL')
+    await shared.pglite.exec('DEALLOCATE ALL')
     await store.delete(key('m'), updated.version)
     expect(await store.get(key('m'))).toBeUndefined()
     await store.close()
@@ -101,14 +92,14 @@ describe('the store on a PGlite session shared with others', () => {
     const { store, schema } = await openStore()
     await store.create(key('m'), { n: 1 })
     // A constraint only the database knows about: the store's statement fails in PostgreSQL.
-    await pglite.exec(
+    await shared.pglite.exec(
       `ALTER TABLE ${schema}.resources ADD CONSTRAINT small CHECK (length(spec) < 20)`
     )
     await expect(store.create(key('big'), { text: 'x'.repeat(40) })).rejects.toMatchObject({
       code: 'INVALID',
       message: expect.stringContaining('code 23514'),
     })
-    expect(pglite.isInTransaction()).toBe(false)
+    expect(shared.pglite.isInTransaction()).toBe(false)
     await store.create(key('small'), { n: 2 })
     expect((await store.list('Mesh')).items.map((item) => item.name)).toEqual(['m', 'small'])
     await store.close()

@@ -1,23 +1,13 @@
-import { PGlite } from '@electric-sql/pglite'
 import { runStoreContract } from '@meshca/core-mtls/testing'
-import { afterAll, beforeAll } from 'vitest'
 import type { PostgresStore } from '../src/index.ts'
 import { createPgliteStore } from '../src/index.ts'
+import { sharedPglite } from './support/shared-pglite.ts'
 
-// One embedded database for the file (starting PGlite takes seconds); a schema per store.
-let pglite: PGlite
-let schemaCount = 0
-
-beforeAll(async () => {
-  pglite = await PGlite.create()
-})
-
-afterAll(async () => {
-  await pglite.close()
-})
+const shared = sharedPglite()
 
 runStoreContract('PGlite', {
-  makeStore: () => createPgliteStore({ pglite, schema: `contract_${++schemaCount}` }),
+  makeStore: () =>
+    createPgliteStore({ pglite: shared.pglite, schema: shared.newSchema('contract') }),
   makeSecondStore: (first) =>
-    createPgliteStore({ pglite, schema: (first as PostgresStore).schema }),
+    createPgliteStore({ pglite: shared.pglite, schema: (first as PostgresStore).schema }),
 })

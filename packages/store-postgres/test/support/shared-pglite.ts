@@ -1,0 +1,32 @@
+/**
+ * One embedded database per test file (starting PGlite takes seconds) and a fresh schema for each
+ * store the file opens on it. Call it at the top level of a test file: it registers the file's
+ * `beforeAll` and `afterAll`.
+ */
+import { PGlite } from '@electric-sql/pglite'
+import { afterAll, beforeAll } from 'vitest'
+
+export interface SharedPglite {
+  /** The file's database; open from `beforeAll` on. */
+  readonly pglite: PGlite
+  /** A schema name that no other store of the file has had. */
+  newSchema(prefix: string): string
+}
+
+export function sharedPglite(): SharedPglite {
+  let pglite: PGlite | undefined
+  let schemas = 0
+  beforeAll(async () => {
+    pglite = await PGlite.create()
+  })
+  afterAll(async () => {
+    await pglite?.close()
+  })
+  return {
+    get pglite() {
+      if (pglite === undefined) throw new Error('the shared PGlite opens in beforeAll')
+      return pglite
+    },
+    newSchema: (prefix) => `${prefix}_${++schemas}`,
+  }
+}
