@@ -2,6 +2,8 @@
  * What only a server shows: migrations under concurrent start, where the objects live, and errors
  * that must not leak the connection string or what was written.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResourceKey } from '@meshca/core-mtls'
 import { isMeshcaError } from '@meshca/core-mtls'
@@ -121,6 +123,47 @@ describe('migrations', () => {
     expect(logger.entries.some((entry) => entry.message.includes('newer than this build'))).toBe(
       true
     )
+  })
+})
+
+describe('connection URLs as libpq writes them', () => {
+  it('reach the server over its Unix socket, the directory in the host parameter or in the host', async (context) => {
+    const [settings] = await server.admin.unsafe<{ directories: string; port: string }[]>(
+      `select current_setting('unix_socket_directories') as directories, current_setting('port') as port`
+    )
+    const port = settings?.port ?? ''
+    const directory = settings?.directories.split(',')[0]?.trim() ?? ''
+    if (!directory.startsWith('/') || !existsSync(join(directory, `.s.PGSQL.${port}`))) {
+      // A server on another machine (PG_CONNECTION_STRING): its socket is not here to reach.
+      context.skip()
+    }
+    const base = new URL(server.url)
+    const database = base.pathname.slice(1)
+    const user = base.username
+    const urls = [
+      `postgres:///${database}?host=${directory}&port=${port}&user=${user}`,
+      `postgresql://${user}@${encodeURIComponent(directory)}:${port}/${database}`,
+    ]
+    for (const url of urls) {
+      const schema = server.newSchema()
+      const store = await createPostgresStore({ url, schema, poolSize: 1, applicationName: schema })
+      try {
+        await store.create(secret('over-the-socket'), { key: 'k' })
+        expect((await store.get(secret('over-the-socket')))?.spec, url).toEqual({ key: 'k' })
+        // A Unix-socket client has no address.
+        const sessions = await server.admin.unsafe<{ address: string | null }[]>(
+          `select client_addr::text as address from pg_stat_activity where application_name like $1`,
+          [`${schema}-%`]
+        )
+        expect(sessions.length, url).toBeGreaterThan(0)
+        expect(
+          sessions.map((session) => session.address),
+          url
+        ).toEqual(sessions.map(() => null))
+      } finally {
+        await store.close()
+      }
+    }
   })
 })
 

@@ -7,7 +7,7 @@
  */
 import { clearTimeout, setTimeout } from 'node:timers'
 import type { Logger } from '@meshca/core-mtls'
-import { MeshcaError, silentLogger } from '@meshca/core-mtls'
+import { type MeshcaError, silentLogger } from '@meshca/core-mtls'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import type {
@@ -25,9 +25,14 @@ import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_PRUNE_INTERVAL_MS } from '../option
 import { toStoreError } from '../sql-errors.ts'
 import type { PostgresStore } from '../store.ts'
 import { openSqlStore } from '../store.ts'
+import { postgresTarget } from './postgres-url.ts'
 
 export interface PostgresStoreOptions extends CommonStoreOptions {
-  /** `postgres://user:password@host:port/database`; `postgresql://` works too. */
+  /**
+   * `postgres://user:password@host:port/database`; `postgresql://` works too, and so does a Unix
+   * socket directory and the other parameters as libpq reads them
+   * (`postgres://user@/database?host=/var/run/postgresql&port=5433`).
+   */
   readonly url: string
   /** Connections in the query pool; default 10. */
   readonly poolSize?: number
@@ -45,7 +50,7 @@ type ClientOptions = postgres.Options<Record<never, never>>
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA)
   const logger = options.logger ?? silentLogger
-  checkUrl(options.url)
+  const target = postgresTarget(options.url)
   const appName = options.applicationName ?? 'meshca'
   const base: ClientOptions = {
     connect_timeout: options.connectTimeoutSeconds ?? 10,
@@ -57,8 +62,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     backoff: (failures) => Math.min(0.05 * 2 ** failures, 1),
   }
   const connect = (suffix: string, extra: ClientOptions = {}): Client =>
-    postgres(options.url, {
+    postgres(target.url, {
       ...base,
+      ...target.options,
       ...extra,
       connection: { application_name: `${appName}-${suffix}`, ...extra.connection },
     })
@@ -117,20 +123,6 @@ function asDatabase(db: ReturnType<typeof drizzle>): SqlDatabase {
 }
 
 /** Refuses anything but a postgres URL, without repeating it: it may hold a password. */
-function checkUrl(url: string): void {
-  let protocol: string
-  try {
-    protocol = new URL(url).protocol
-  } catch {
-    protocol = ''
-  }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
-    throw new MeshcaError('INVALID', 'the store URL must be a postgres:// or postgresql:// URL', {
-      violations: [{ field: 'url', message: 'must be a postgres:// or postgresql:// URL' }],
-    })
-  }
-}
-
 function toOpenError(error: unknown): MeshcaError {
   return toStoreError(error, 'open the store')
 }
