@@ -4,9 +4,10 @@
  * these tests hold it to sharing well: it never runs inside someone else's transaction, and it does
  * not depend on its statements surviving what others do to the session.
  */
-import type { ResourceKey } from '@meshca/core-mtls'
+import type { ResourceKey, StoreEvent } from '@meshca/core-mtls'
 import { describe, expect, it } from 'vitest'
 import { createPgliteStore } from '../src/index.ts'
+import { waitFor } from './support/recording-logger.ts'
 import { sharedPglite } from './support/shared-pglite.ts'
 
 const shared = sharedPglite()
@@ -103,5 +104,42 @@ describe('the store on a PGlite session shared with others', () => {
     await store.create(key('small'), { n: 2 })
     expect((await store.list('Mesh')).items.map((item) => item.name)).toEqual(['m', 'small'])
     await store.close()
+  })
+})
+
+describe('the change log on PGlite', () => {
+  async function loggedChanges(schema: string): Promise<number> {
+    const result = await shared.pglite.query<{ count: number }>(
+      `select count(*)::int as count from ${schema}.events`
+    )
+    return result.rows[0]?.count ?? -1
+  }
+
+  it('keeps no rows: watchers hear of every write in process, with nothing to replay', async () => {
+    const { store, schema } = await openStore()
+    try {
+      const heard: StoreEvent[] = []
+      store.watch((event) => heard.push(event))
+      const created = await store.create(key('heard'), {})
+      await store.update(key('heard'), { changed: true }, created.version)
+      await store.delete(key('heard'))
+      await waitFor(() => heard.length === 3, 'three events')
+      expect(heard.map((event) => event.action)).toEqual(['create', 'update', 'delete'])
+      expect(await loggedChanges(schema)).toBe(0)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('logs again where the session lost the setting (RESET ALL by another user)', async () => {
+    const { store, schema } = await openStore()
+    try {
+      await shared.pglite.exec('RESET ALL')
+      await store.create(key('logged'), {})
+      expect(await loggedChanges(schema)).toBe(1)
+    } finally {
+      await store.close()
+      await shared.pglite.exec(`SET meshca.change_log TO 'notify'`)
+    }
   })
 })

@@ -49,9 +49,9 @@ describe('migrations', () => {
     try {
       const applied = logger.entries.filter((entry) => entry.message === 'applied store migrations')
       expect(applied).toHaveLength(1)
-      expect(applied[0]?.fields.applied).toBe(4)
+      expect(applied[0]?.fields.applied).toBe(5)
       const rows = await server.admin.unsafe(`select hash from "${schema}"."${MIGRATIONS_TABLE}"`)
-      expect(rows).toHaveLength(4)
+      expect(rows).toHaveLength(5)
       // All six work on the same tables.
       const created = await Promise.all(
         stores.map((store, index) => store.create(secret(`from-${index}`), {}))

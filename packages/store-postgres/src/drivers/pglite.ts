@@ -65,6 +65,10 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
         ? {}
         : { migrationsFolder: options.migrationsFolder }),
     })
+    // Writes on this session notify without adding to the change log (migration 0004): the log is
+    // what a listener replays after losing its connection, and PGlite's listeners are in this
+    // process. Someone else's RESET ALL or DISCARD ALL on a shared instance only brings the log back.
+    await pglite.exec(`SET meshca.change_log TO 'notify'`)
     const database = pglite
     const driver: StoreDriver = {
       kind: 'pglite',
