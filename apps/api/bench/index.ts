@@ -24,10 +24,25 @@ const { values } = parseArgs({
     stores: { type: 'string', default: 'pglite,postgres' },
   },
 })
-const seconds = Number(values.seconds)
-const warmupSeconds = Number(values.warmup)
-const rounds = Number(values.rounds)
-const connections = Number(values.connections)
+/** A whole number from an option, or a message naming the option. */
+function count(name: string, text: string, min: number): number {
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || value < min) {
+    throw new Error(`--${name} must be a whole number, ${min} or more (got "${text}")`)
+  }
+  return value
+}
+const seconds = count('seconds', values.seconds, 1)
+const warmupSeconds = count('warmup', values.warmup, 0)
+const rounds = count('rounds', values.rounds, 1)
+const connections = count('connections', values.connections, 1)
+const STORES = ['pglite', 'postgres'] as const
+const wanted = new Set(values.stores.split(','))
+for (const name of wanted) {
+  if (!(STORES as readonly string[]).includes(name)) {
+    throw new Error(`--stores: unknown store "${name}" (${STORES.join(', ')})`)
+  }
+}
 /** The API's default key pool size, given explicitly so the bench knows when it is full. */
 const KEY_POOL = 256
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url))
@@ -158,10 +173,16 @@ async function main() {
   })
   const bareUrl = await listen(bare)
   step(`bare route at ${bareUrl}`)
-  const database = `meshca_bench_${randomBytes(4).toString('hex')}`
-  execFileSync('psql', [adminUrl, '-qc', `CREATE DATABASE ${database}`])
-  step(`database ${database} created`)
-  const pgUrl = adminUrl.replace(/\/[^/]*$/, `/${database}`)
+  // Only the PostgreSQL run needs a server; its database is the bench's own.
+  const database = wanted.has('postgres')
+    ? `meshca_bench_${randomBytes(4).toString('hex')}`
+    : undefined
+  if (database !== undefined) {
+    execFileSync('psql', [adminUrl, '-qc', `CREATE DATABASE ${database}`])
+    step(`database ${database} created`)
+  }
+  const pgUrl = new URL(adminUrl)
+  pgUrl.pathname = `/${database ?? ''}`
   const dataDir = mkdtempSync(join(tmpdir(), 'meshca-bench-'))
   const env = {
     ...process.env,
@@ -169,18 +190,19 @@ async function main() {
     // `info`: the "listening on" line is how the bench learns the port.
     MESHCA_LOG_LEVEL: 'info',
   }
-  const wanted = new Set(values.stores.split(','))
-  for (const name of wanted) {
-    if (name !== 'pglite' && name !== 'postgres') {
-      throw new Error(`--stores: unknown store "${name}" (pglite, postgres)`)
-    }
-  }
   const stores = (
     [
       ['pglite', ['--store', 'pglite', '--data-dir', join(dataDir, 'pglite')]],
       [
         'postgres',
-        ['--store', 'postgres', '--postgres-url', pgUrl, '--data-dir', join(dataDir, 'pg')],
+        [
+          '--store',
+          'postgres',
+          '--postgres-url',
+          pgUrl.toString(),
+          '--data-dir',
+          join(dataDir, 'pg'),
+        ],
       ],
     ] as const
   ).filter(([name]) => wanted.has(name))
@@ -252,7 +274,9 @@ async function main() {
     }
   } finally {
     await stop(bare)
-    execFileSync('psql', [adminUrl, '-qc', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`])
+    if (database !== undefined) {
+      execFileSync('psql', [adminUrl, '-qc', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`])
+    }
     rmSync(dataDir, { recursive: true, force: true })
   }
 }

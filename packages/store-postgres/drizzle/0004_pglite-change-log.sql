@@ -1,7 +1,9 @@
 -- Written by hand, as 0002. The change log's rows exist for listeners that lose their connection and
 -- replay what they missed. A session that sets `meshca.change_log` to 'notify' writes the notification
 -- only: the PGlite store does, because its listeners live in the writing process and can miss nothing.
--- A PostgreSQL session never sets it, so every write there is logged as before.
+-- The PostgreSQL store pins it to 'log' on its connections (a role or database default cannot turn the
+-- log off) and refuses it in its URL, so every write there is logged as before. Replacing the function
+-- takes its owner: the role that applied migration 0002.
 CREATE OR REPLACE FUNCTION "record_resource_change"() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE

@@ -47,3 +47,9 @@ export function migrationLockKey(schema: string): number {
 export function leaderLockKey(schema: string, name: string): number {
   return lockKey(`${schema}/leader/${name}`)
 }
+
+/**
+ * The session setting the change trigger reads (migration 0004): `notify` sends the notification
+ * without the `events` row. Only the PGlite store sets it; PostgreSQL sessions pin it to `log`.
+ */
+export const CHANGE_LOG_SETTING = 'meshca.change_log'

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResourceKey } from '@meshca/core-mtls'
 import { isMeshcaError } from '@meshca/core-mtls'
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PostgresStore } from '../src/index.ts'
 import { createPostgresStore, MIGRATIONS_TABLE, openStore } from '../src/index.ts'
@@ -133,16 +134,18 @@ describe('connection URLs as libpq writes them', () => {
     )
     const port = settings?.port ?? ''
     const directory = settings?.directories.split(',')[0]?.trim() ?? ''
-    if (!directory.startsWith('/') || !existsSync(join(directory, `.s.PGSQL.${port}`))) {
-      // A server on another machine (PG_CONNECTION_STRING): its socket is not here to reach.
-      context.skip()
-    }
+    // A server on another machine (PG_CONNECTION_STRING) has no socket here: said in the report.
+    context.skip(
+      !directory.startsWith('/') || !existsSync(join(directory, `.s.PGSQL.${port}`)),
+      `the server's socket (${directory}, port ${port}) is not on this machine`
+    )
     const base = new URL(server.url)
     const database = base.pathname.slice(1)
-    const user = base.username
+    const login = base.password ? `${base.username}:${base.password}` : base.username
     const urls = [
-      `postgres:///${database}?host=${directory}&port=${port}&user=${user}`,
-      `postgresql://${user}@${encodeURIComponent(directory)}:${port}/${database}`,
+      `postgres:///${database}?host=${directory}&port=${port}&user=${base.username}${base.password ? `&password=${base.password}` : ''}`,
+      `postgresql://${login}@${encodeURIComponent(directory)}:${port}/${database}`,
+      `postgres://${login}@/${database}?host=${encodeURIComponent(directory)}&port=${port}`,
     ]
     for (const url of urls) {
       const schema = server.newSchema()
@@ -163,6 +166,36 @@ describe('connection URLs as libpq writes them', () => {
       } finally {
         await store.close()
       }
+    }
+  })
+})
+
+describe('the change log on PostgreSQL', () => {
+  it('keeps every write even where a database default asks for notifications only', async () => {
+    const database = `meshca_log_${server.newSchema()}`.slice(0, 60)
+    await server.admin.unsafe(`create database "${database}"`)
+    try {
+      await server.admin.unsafe(`alter database "${database}" set meshca.change_log = 'notify'`)
+      const url = new URL(server.url)
+      url.pathname = `/${database}`
+      const store = await createPostgresStore({ url: url.toString(), poolSize: 1 })
+      const reader = postgres(url.toString(), { max: 1, onnotice: () => {} })
+      try {
+        const created = await store.create(secret('logged'), {})
+        await store.update(secret('logged'), { n: 1 }, created.version)
+        const [setting] = await reader<{ value: string }[]>`
+          select current_setting('meshca.change_log') as value`
+        expect(setting?.value).toBe('notify')
+        const rows = await reader.unsafe<{ action: string }[]>(
+          `select action from "${store.schema}".events order by seq`
+        )
+        expect(rows.map((row) => row.action)).toEqual(['create', 'update'])
+      } finally {
+        await reader.end()
+        await store.close()
+      }
+    } finally {
+      await server.admin.unsafe(`drop database if exists "${database}" with (force)`)
     }
   })
 })

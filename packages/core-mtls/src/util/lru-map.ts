@@ -1,8 +1,8 @@
 /**
  * A map that keeps the most recently used entries within a weight budget (entry count, bytes):
  * what a cache of rows or of decoded resources needs so that memory stays bounded whatever the
- * number of resources. A Map keeps insertion order, so re-inserting on each hit makes its first key
- * the least recently used one.
+ * number of resources. A Map keeps insertion order, so re-inserting on each hit (unless the key is
+ * already the last one) makes its first key the least recently used one.
  */
 const NONE: unique symbol = Symbol('none')
 
@@ -10,10 +10,7 @@ export class LruMap<K, V> {
   readonly #maxWeight: number
   readonly #entries = new Map<K, { readonly value: V; readonly weight: number }>()
   #weight = 0
-  /**
-   * The key of the last entry in order (or one since deleted, which `get` never finds): a hot key
-   * read again and again is not moved each time.
-   */
+  /** The key of the last entry in order: a hot key read again and again is not moved each time. */
   #newest: K | typeof NONE = NONE
 
   /** `maxWeight` 0 keeps nothing. */
@@ -57,11 +54,14 @@ export class LruMap<K, V> {
     if (entry === undefined) return
     this.#entries.delete(key)
     this.#weight -= entry.weight
+    // Not needed for the order (`get` never finds a deleted key), only to let the key go.
+    if (this.#newest === key) this.#newest = NONE
   }
 
   clear(): void {
     this.#entries.clear()
     this.#weight = 0
+    this.#newest = NONE
   }
 
   get maxWeight(): number {

@@ -11,7 +11,7 @@ import { drizzle } from 'drizzle-orm/pglite'
 import type { LockSession, PreparedStatement, Row, SqlDatabase, StoreDriver } from '../driver.ts'
 import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
 import { applyMigrations } from '../migrate.ts'
-import { checkSchemaName, DEFAULT_SCHEMA } from '../names.ts'
+import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA } from '../names.ts'
 import type { CommonStoreOptions } from '../options.ts'
 import {
   DEFAULT_EVENT_RETENTION_MS,
@@ -68,7 +68,7 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
     // Writes on this session notify without adding to the change log (migration 0004): the log is
     // what a listener replays after losing its connection, and PGlite's listeners are in this
     // process. Someone else's RESET ALL or DISCARD ALL on a shared instance only brings the log back.
-    await pglite.exec(`SET meshca.change_log TO 'notify'`)
+    await pglite.exec(`SET ${CHANGE_LOG_SETTING} TO 'notify'`)
     const database = pglite
     const driver: StoreDriver = {
       kind: 'pglite',

@@ -19,7 +19,7 @@ import type {
 } from '../driver.ts'
 import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
 import { applyMigrations } from '../migrate.ts'
-import { checkSchemaName, DEFAULT_SCHEMA } from '../names.ts'
+import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA } from '../names.ts'
 import type { CommonStoreOptions } from '../options.ts'
 import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_PRUNE_INTERVAL_MS } from '../options.ts'
 import { toStoreError } from '../sql-errors.ts'
@@ -66,7 +66,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       ...base,
       ...target.options,
       ...extra,
-      connection: { application_name: `${appName}-${suffix}`, ...extra.connection },
+      connection: {
+        application_name: `${appName}-${suffix}`,
+        // Whatever a role or database default says: a reconnecting listener replays this log.
+        [CHANGE_LOG_SETTING]: 'log',
+        ...extra.connection,
+      },
     })
 
   const migrationClient = connect('migrate', { max: 1 })
@@ -122,7 +127,6 @@ function asDatabase(db: ReturnType<typeof drizzle>): SqlDatabase {
   return db as unknown as SqlDatabase
 }
 
-/** Refuses anything but a postgres URL, without repeating it: it may hold a password. */
 function toOpenError(error: unknown): MeshcaError {
   return toStoreError(error, 'open the store')
 }

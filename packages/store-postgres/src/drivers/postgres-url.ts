@@ -2,19 +2,21 @@
  * The store's PostgreSQL URL, read the way libpq reads it where postgres.js does not. postgres.js
  * sends any query parameter it does not know to the server as a setting, so libpq's `host`, `port`,
  * `dbname`, `user` and `password` parameters would fail the connection ("unrecognized configuration
- * parameter"); and it looks a percent-encoded socket directory in the host up in DNS. Both are how
- * libpq users reach a server over its Unix socket: `postgres:///cp?host=/var/run/postgresql` or
- * `postgres://%2Fvar%2Frun%2Fpostgresql/cp`.
+ * parameter"); it looks a percent-encoded socket directory in the host up in DNS; and it reads `+`
+ * in a parameter as a space. Socket directories are how libpq users reach a server over its Unix
+ * socket: `postgres:///cp?host=/var/run/postgresql` or `postgres://%2Fvar%2Frun%2Fpostgresql/cp`.
  */
 import { MeshcaError } from '@meshca/core-mtls'
+import { CHANGE_LOG_SETTING } from '../names.ts'
 
 export interface PostgresTarget {
   /** The URL to give postgres.js, without the parameters below. */
   readonly url: string
   /** What the URL said apart from its authority and path, as postgres.js options. */
   readonly options: {
-    /** A host name, or a socket directory (it starts with `/`). */
     readonly host?: string
+    /** The socket file, when the host is a directory. */
+    readonly path?: string
     readonly port?: number
     readonly database?: string
     readonly username?: string
@@ -23,6 +25,7 @@ export interface PostgresTarget {
 }
 
 const URL_MESSAGE = 'must be a postgres:// or postgresql:// URL'
+const LIBPQ_PARAMETERS = new Set(['host', 'port', 'dbname', 'user', 'password'])
 
 function invalidUrl(message: string): MeshcaError {
   return new MeshcaError('INVALID', `the store URL ${message}`, {
@@ -30,51 +33,85 @@ function invalidUrl(message: string): MeshcaError {
   })
 }
 
-/** A libpq query parameter, taken out of `url`. */
-function take(url: URL, name: string): string | undefined {
-  const value = url.searchParams.get(name)
-  if (value === null) return undefined
-  url.searchParams.delete(name)
-  if (value === '') throw invalidUrl(`has an empty ${name} parameter`)
-  return value
+function decoded(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    throw invalidUrl(`has ${what} that is not valid percent-encoding`)
+  }
 }
 
 /**
  * A user without a host (`postgres://meshca@/cp?host=/var/run/postgresql`): libpq reads it, a WHATWG
- * URL does not. postgres.js's own default host stands in for the missing one.
+ * URL does not. A stand-in host lets it parse; the user then travels as options, so that the URL
+ * that reaches postgres.js has no host and PGHOST still applies, as with libpq.
  */
 const USER_WITHOUT_HOST = /^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i
+const STAND_IN_HOST = 'host.invalid'
 
 export function postgresTarget(text: string): PostgresTarget {
+  const withoutHost = USER_WITHOUT_HOST.test(text)
   let url: URL
   try {
-    url = new URL(text.replace(USER_WITHOUT_HOST, '$1localhost'))
+    url = new URL(withoutHost ? text.replace(USER_WITHOUT_HOST, `$1${STAND_IN_HOST}`) : text)
   } catch {
     throw invalidUrl(URL_MESSAGE)
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw invalidUrl(URL_MESSAGE)
-  let hostname: string
-  try {
-    hostname = decodeURIComponent(url.hostname)
-  } catch {
-    throw invalidUrl('has a host that is not valid percent-encoding')
+
+  // libpq decodes %XX only; URLSearchParams would also turn `+` into a space.
+  const libpq = new Map<string, string>()
+  const kept: string[] = []
+  for (const pair of url.search.slice(1).split('&')) {
+    if (pair === '') continue
+    const equals = pair.indexOf('=')
+    const name = decoded(equals === -1 ? pair : pair.slice(0, equals), 'a parameter name')
+    if (name === CHANGE_LOG_SETTING) {
+      throw invalidUrl(
+        `cannot set ${CHANGE_LOG_SETTING}: the change log is what a reconnect replays`
+      )
+    }
+    if (!LIBPQ_PARAMETERS.has(name)) {
+      kept.push(pair)
+      continue
+    }
+    const value = equals === -1 ? '' : decoded(pair.slice(equals + 1), `a ${name} parameter`)
+    if (value === '') throw invalidUrl(`has an empty ${name} parameter`)
+    libpq.set(name, value)
   }
-  const host = take(url, 'host') ?? (hostname.startsWith('/') ? hostname : undefined)
-  const portText = take(url, 'port')
+
+  const portText = libpq.get('port')
   const port = portText === undefined ? undefined : Number(portText)
-  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535)) {
-    throw invalidUrl('has a port parameter that is not a port number (1 to 65535)')
+  if (portText !== undefined && !(/^\d{1,5}$/.test(portText) && port && port <= 65_535)) {
+    throw invalidUrl('has a port parameter that is not one port number (1 to 65535)')
   }
-  const database = take(url, 'dbname')
-  const username = take(url, 'user')
-  const password = take(url, 'password')
+  const authorityHost = withoutHost ? '' : decoded(url.hostname, 'a host')
+  const host = libpq.get('host') ?? (authorityHost.startsWith('/') ? authorityHost : undefined)
+  if (host !== undefined && (host.includes(',') || (!host.startsWith('/') && host.includes(':')))) {
+    throw invalidUrl(
+      'has a host parameter with several hosts or an IPv6 address: give one host, in the URL'
+    )
+  }
+  const username = libpq.get('user') ?? (withoutHost ? decoded(url.username, 'a user') : undefined)
+  const password =
+    libpq.get('password') ??
+    (withoutHost && url.password ? decoded(url.password, 'a password') : undefined)
+  const database = libpq.get('dbname')
+
+  const query = kept.length > 0 ? `?${kept.join('&')}` : ''
+  url.search = query
+  const target = withoutHost
+    ? `${url.protocol}//${url.pathname}${query}${url.hash}`
+    : url.toString()
+  const socketPort = port ?? (url.port === '' ? 5432 : Number(url.port))
   return {
-    url: url.toString(),
+    url: target,
     options: {
       ...(host === undefined ? {} : { host }),
+      ...(host?.startsWith('/') ? { path: `${host}/.s.PGSQL.${socketPort}` } : {}),
       ...(port === undefined ? {} : { port }),
       ...(database === undefined ? {} : { database }),
-      ...(username === undefined ? {} : { username }),
+      ...(username === undefined || username === '' ? {} : { username }),
       ...(password === undefined ? {} : { password }),
     },
   }
