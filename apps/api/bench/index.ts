@@ -177,12 +177,14 @@ async function main() {
   const database = wanted.has('postgres')
     ? `meshca_bench_${randomBytes(4).toString('hex')}`
     : undefined
+  let pgUrl = ''
   if (database !== undefined) {
     execFileSync('psql', [adminUrl, '-qc', `CREATE DATABASE ${database}`])
     step(`database ${database} created`)
+    const url = new URL(adminUrl)
+    url.pathname = `/${database}`
+    pgUrl = url.toString()
   }
-  const pgUrl = new URL(adminUrl)
-  pgUrl.pathname = `/${database ?? ''}`
   const dataDir = mkdtempSync(join(tmpdir(), 'meshca-bench-'))
   const env = {
     ...process.env,
@@ -195,14 +197,7 @@ async function main() {
       ['pglite', ['--store', 'pglite', '--data-dir', join(dataDir, 'pglite')]],
       [
         'postgres',
-        [
-          '--store',
-          'postgres',
-          '--postgres-url',
-          pgUrl.toString(),
-          '--data-dir',
-          join(dataDir, 'pg'),
-        ],
+        ['--store', 'postgres', '--postgres-url', pgUrl, '--data-dir', join(dataDir, 'pg')],
       ],
     ] as const
   ).filter(([name]) => wanted.has(name))

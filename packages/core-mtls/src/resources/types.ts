@@ -50,8 +50,8 @@ export interface ResourceKey {
 /**
  * One string per key, for maps and caches keyed by resource: unambiguous whatever the names hold
  * (a store may accept any character in them), because the mesh's length says where the name
- * starts; the type is one of the fixed `ResourceType` names, none with a colon. Every read of a hot resource computes it more than once: a concatenation costs a fraction
- * of encoding an array.
+ * starts; the type is one of the fixed `ResourceType` names, none with a colon. Every read of a
+ * hot resource computes it more than once: a concatenation costs a fraction of encoding an array.
  */
 export function resourceKeyId(key: ResourceKey): string {
   return `${key.type}:${key.mesh.length}:${key.mesh}:${key.name}`
