@@ -50,19 +50,62 @@ describe('change feed', () => {
     feed.lost()
     feed.receive(payload(4, 'create', 'live'))
     const source: ReplaySource = {
-      eventsAfter: async (after) =>
+      changesAfter: async (after) =>
         [
           record(1, 'create', 'a'),
           record(2, 'update', 'a'),
           record(3, 'delete', 'b'),
           record(4, 'create', 'live'),
         ].filter((r) => r.seq > after),
-      resourcesChangedAfter: async () => [],
       currentSeq: async () => 4n,
     }
     await feed.resume(source, 60_000)
     expect(names(events)).toEqual(['create:a', 'update:a', 'delete:b', 'create:live'])
     expect(feed.lastSeq).toBe(4n)
+  })
+
+  it('drops a held notification of a state the replay already went past', async () => {
+    const feed = new ChangeFeed(silentLogger)
+    feed.start(0n)
+    const events: StoreEvent[] = []
+    feed.subscribe((event) => events.push(event))
+    feed.lost()
+    // Committed after the listen connection came back, before the replay read the resources: the
+    // notifications of both updates arrive live, the replay sees only the latest version.
+    const source: ReplaySource = {
+      changesAfter: async () => {
+        feed.receive(payload(5, 'update', 'hot'))
+        feed.receive(payload(6, 'update', 'hot'))
+        feed.receive(payload(7, 'create', 'new'))
+        return [record(6, 'update', 'hot')]
+      },
+      currentSeq: async () => 4n,
+    }
+    await feed.resume(source, 60_000)
+    feed.receive(payload(8, 'update', 'hot'))
+    expect(names(events)).toEqual(['update:hot', 'create:new', 'update:hot'])
+    expect(feed.lastSeq).toBe(8n)
+  })
+
+  it('says in the log how much it replayed, and when deletions may have been pruned', async () => {
+    const logged: { message: string; fields: unknown }[] = []
+    const feed = new ChangeFeed({
+      log: (_level, message, fields) => logged.push({ message, fields }),
+    })
+    feed.start(10n)
+    const source: ReplaySource = {
+      changesAfter: async () => [record(11, 'create', 'x'), record(12, 'delete', 'y')],
+      currentSeq: async () => 12n,
+    }
+    feed.lost()
+    await feed.resume(source, 60_000)
+    feed.lost()
+    await feed.resume(source, 0)
+    expect(logged.map((entry) => entry.message)).toEqual([
+      'store change events resumed after the listen connection was lost',
+      expect.stringContaining('deletions older than the retention were pruned'),
+    ])
+    expect(logged.map((entry) => (entry.fields as { missed: number }).missed)).toEqual([2, 0])
   })
 
   it('ignores malformed notifications and keeps going when a listener throws', () => {

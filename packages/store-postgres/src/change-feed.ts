@@ -6,9 +6,12 @@ import type {
   Unsubscribe,
   WatchOptions,
 } from '@meshca/core-mtls'
-import { isResourceType } from '@meshca/core-mtls'
+import { isResourceType, resourceKeyId } from '@meshca/core-mtls'
 
-/** One change as the trigger announces it (drizzle/0002) and as the `events` table keeps it. */
+/**
+ * One change as the trigger announces it (drizzle/0005), as a replay reads it back from a resource's
+ * version, and, for a deletion, as its tombstone in the `events` table keeps it.
+ */
 export interface ChangeRecord {
   readonly seq: bigint
   readonly action: StoreEventAction
@@ -32,10 +35,12 @@ const REORDER_SLACK = 1000n
 const REMEMBERED = 10_000
 
 export interface ReplaySource {
-  /** Retained events with `seq > after`, in seq order. */
-  eventsAfter(after: bigint): Promise<ChangeRecord[]>
-  /** Keys of resources written after `after`, for when events were pruned before replay. */
-  resourcesChangedAfter(after: bigint): Promise<ChangeRecord[]>
+  /**
+   * What was committed with `seq > after`, in seq order: each resource created or updated since, once,
+   * in its latest state (a create when it was never updated), and the deletions whose tombstones are
+   * still retained.
+   */
+  changesAfter(after: bigint): Promise<ChangeRecord[]>
   /** The highest sequence value handed out so far. */
   currentSeq(): Promise<bigint>
 }
@@ -49,8 +54,11 @@ export interface ReplaySource {
  *   before the listener subscribed, even though the notification may arrive later: the same
  *   "watch from now on" as the memory store. Writes are recognised by action and version, which
  *   together are unique.
- * - After the listen connection was lost, `resume` replays from the `events` table what the
- *   notifications did not bring, holding back live notifications until the replay is delivered.
+ * - After the listen connection was lost, `resume` replays what the notifications did not bring,
+ *   holding back live notifications until the replay is delivered. The replay reads state, not
+ *   history: creates and updates from the resources' versions, deletions from their tombstones in
+ *   the `events` table. Several updates of one resource in the gap arrive as one, its latest, and a
+ *   resource created and then updated in the gap arrives as an update, as a re-list would say.
  */
 export class ChangeFeed {
   readonly #logger: Logger
@@ -136,41 +144,36 @@ export class ChangeFeed {
     const downMs = this.#lostAt === undefined ? 0 : performance.now() - this.#lostAt
     const lastSeq = this.#lastSeq ?? (await source.currentSeq())
     const from = lastSeq > REORDER_SLACK ? lastSeq - REORDER_SLACK : 0n
-    let missed = 0
-    let relisted = 0
+    // The replay already brought these keys at this seq: an older notification of the same key held
+    // meanwhile is an intermediate state the replay folded away.
+    const replayedAt = new Map<string, bigint>()
     try {
-      const replay = await source.eventsAfter(from)
-      // Pruning may have removed events of the gap: fall back to the resources' own versions, which
-      // find every create and update (deletes of that window are lost, and the log says so).
-      const pruned = downMs >= retentionMs * 0.9
-      const extra = pruned ? await source.resourcesChangedAfter(lastSeq) : []
-      for (const record of [...replay, ...extra]) {
+      const replay = await source.changesAfter(from)
+      let missed = 0
+      for (const record of replay) {
+        replayedAt.set(resourceKeyId(record), record.seq)
         if (this.#delivered.has(eventId(record.action, record.version))) continue
         this.#deliver(record)
-        if (extra.includes(record)) relisted += 1
-        else missed += 1
+        missed += 1
       }
-      if (pruned) {
-        this.#logger.log(
-          'warn',
-          'store change events were lost while the listen connection was down longer than the event retention; changed resources were re-listed as updates, deletions of that time are not replayed',
-          { downMs: Math.round(downMs), retentionMs, replayed: missed, relisted }
-        )
-      } else {
-        this.#logger.log(
-          'warn',
-          'store change events resumed after the listen connection was lost',
-          {
-            downMs: Math.round(downMs),
-            missed,
-          }
-        )
-      }
+      // Tombstones are pruned after the retention time: deletions before that are gone.
+      const deletionsPruned = downMs >= retentionMs * 0.9
+      this.#logger.log(
+        'warn',
+        deletionsPruned
+          ? 'store change events resumed after the listen connection was lost for longer than the event retention; changed resources were replayed, deletions older than the retention were pruned and are not'
+          : 'store change events resumed after the listen connection was lost',
+        { downMs: Math.round(downMs), retentionMs, missed }
+      )
     } finally {
       const held = this.#held ?? []
       this.#held = undefined
       this.#lostAt = undefined
-      for (const record of held) this.#deliver(record)
+      for (const record of held) {
+        const replayed = replayedAt.get(resourceKeyId(record))
+        if (replayed !== undefined && replayed > record.seq) continue
+        this.#deliver(record)
+      }
     }
   }
 

@@ -49,7 +49,7 @@ export function leaderLockKey(schema: string, name: string): number {
 }
 
 /**
- * The session setting the change trigger reads (migration 0004): `notify` sends the notification
- * without the `events` row. Only the PGlite store sets it; PostgreSQL sessions pin it to `log`.
+ * The session setting the change trigger reads (migrations 0004, 0005): `notify` sends the
+ * notification of a deletion without its tombstone in `events`. Only the PGlite store sets it; PostgreSQL sessions pin it to `log`.
  */
 export const CHANGE_LOG_SETTING = 'meshca.change_log'

@@ -7,9 +7,9 @@ export interface CommonStoreOptions {
   readonly logger?: Logger
   /** Largest spec accepted, in bytes of JSON; default 1 MiB. */
   readonly maxSpecBytes?: number
-  /** How long change events are kept for listeners that reconnect; default 15 minutes. */
+  /** How long deletions are kept for listeners that reconnect (their tombstones); default 15 minutes. */
   readonly eventRetentionMs?: number
-  /** How often old change events are deleted; default 1 minute. */
+  /** How often tombstones older than that are deleted; default 1 minute. */
   readonly pruneIntervalMs?: number
   /** Where the migrations are; default the package's `drizzle/` folder. */
   readonly migrationsFolder?: string

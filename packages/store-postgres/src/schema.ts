@@ -67,8 +67,9 @@ export function defineStoreTables(schemaName?: string) {
   )
 
   /**
-   * What changed, written by a trigger in the same transaction as the change: a listener that lost
-   * its connection replays from here what NOTIFY could not bring it. Pruned after a retention time.
+   * Deletions (tombstones; before migration 0005 every change), written by a trigger in the same
+   * transaction: a listener that lost its connection replays from here the deletions NOTIFY could not
+   * bring it, and the rest from the resources' versions. Pruned after a retention time.
    */
   const events = table(
     'events',

@@ -267,17 +267,17 @@ export async function openSqlStore(
   }
 
   const replaySource: ReplaySource = {
-    async eventsAfter(after) {
+    async changesAfter(after) {
+      const from = sql`${after.toString()}::int8`
+      // A row never updated has its creation time as its modification time (both are the insert's
+      // now(); an update moves the modification time forward): its version is its create.
       const rows = await queryRows<EventRow>(
         db,
-        sql`select ${e.seq}::text as seq, ${e.action} as action, ${e.type} as type, ${e.mesh} as mesh, ${e.name} as name, ${e.version}::text as version from ${e} where ${e.seq} > ${after.toString()}::int8 order by ${e.seq}`
-      )
-      return rows.flatMap(toChangeRecord)
-    },
-    async resourcesChangedAfter(after) {
-      const rows = await queryRows<EventRow>(
-        db,
-        sql`select ${r.version}::text as seq, 'update' as action, ${r.type} as type, ${r.mesh} as mesh, ${r.name} as name, ${r.version}::text as version from ${r} where ${r.version} > ${after.toString()}::int8 order by ${r.version}`
+        sql`select seq::text as seq, action, type, mesh, name, version::text as version from (
+          select ${r.version} as seq, case when ${r.modificationTime} = ${r.creationTime} then 'create' else 'update' end as action, ${r.type} as type, ${r.mesh} as mesh, ${r.name} as name, ${r.version} as version from ${r} where ${r.version} > ${from}
+          union all
+          select ${e.seq}, ${e.action}, ${e.type}, ${e.mesh}, ${e.name}, ${e.version} from ${e} where ${e.action} = 'delete' and ${e.seq} > ${from}
+        ) as changes order by changes.seq`
       )
       return rows.flatMap(toChangeRecord)
     },

@@ -50,9 +50,9 @@ describe('migrations', () => {
     try {
       const applied = logger.entries.filter((entry) => entry.message === 'applied store migrations')
       expect(applied).toHaveLength(1)
-      expect(applied[0]?.fields.applied).toBe(5)
+      expect(applied[0]?.fields.applied).toBe(6)
       const rows = await server.admin.unsafe(`select hash from "${schema}"."${MIGRATIONS_TABLE}"`)
-      expect(rows).toHaveLength(5)
+      expect(rows).toHaveLength(6)
       // All six work on the same tables.
       const created = await Promise.all(
         stores.map((store, index) => store.create(secret(`from-${index}`), {}))
@@ -171,7 +171,24 @@ describe('connection URLs as libpq writes them', () => {
 })
 
 describe('the change log on PostgreSQL', () => {
-  it('keeps every write even where a database default asks for notifications only', async () => {
+  it('keeps a tombstone for each deletion and no row for a create or update', async () => {
+    const schema = server.newSchema()
+    const store = await createPostgresStore({ url: server.url, schema, poolSize: 1 })
+    try {
+      const created = await store.create(secret('gone'), {})
+      await store.update(secret('gone'), { n: 1 }, created.version)
+      await store.create(secret('stays'), {})
+      await store.delete(secret('gone'))
+      const rows = await server.admin.unsafe<{ action: string; name: string }[]>(
+        `select action, name from "${schema}".events order by seq`
+      )
+      expect(rows).toEqual([{ action: 'delete', name: 'gone' }])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('keeps tombstones even where a database default asks for notifications only', async () => {
     const database = `meshca_log_${server.newSchema()}`.slice(0, 60)
     await server.admin.unsafe(`create database "${database}"`)
     try {
@@ -181,15 +198,15 @@ describe('the change log on PostgreSQL', () => {
       const store = await createPostgresStore({ url: url.toString(), poolSize: 1 })
       const reader = postgres(url.toString(), { max: 1, onnotice: () => {} })
       try {
-        const created = await store.create(secret('logged'), {})
-        await store.update(secret('logged'), { n: 1 }, created.version)
+        await store.create(secret('logged'), {})
+        await store.delete(secret('logged'))
         const [setting] = await reader<{ value: string }[]>`
           select current_setting('meshca.change_log') as value`
         expect(setting?.value).toBe('notify')
         const rows = await reader.unsafe<{ action: string }[]>(
           `select action from "${store.schema}".events order by seq`
         )
-        expect(rows.map((row) => row.action)).toEqual(['create', 'update'])
+        expect(rows.map((row) => row.action)).toEqual(['delete'])
       } finally {
         await reader.end()
         await store.close()
