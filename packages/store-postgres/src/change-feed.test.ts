@@ -2,7 +2,7 @@ import type { StoreEvent } from '@meshca/core-mtls'
 import { silentLogger } from '@meshca/core-mtls'
 import { describe, expect, it } from 'vitest'
 import type { ChangeRecord, ReplaySource } from './change-feed.ts'
-import { ChangeFeed } from './change-feed.ts'
+import { ChangeFeed, inReplayOrder } from './change-feed.ts'
 
 function payload(seq: number, action: string, name: string, version = seq): string {
   return JSON.stringify({
@@ -15,8 +15,20 @@ function payload(seq: number, action: string, name: string, version = seq): stri
   })
 }
 
-function record(seq: number, action: 'create' | 'update' | 'delete', name: string): ChangeRecord {
-  return { seq: BigInt(seq), action, type: 'Secret', mesh: 'default', name, version: String(seq) }
+function record(
+  seq: number,
+  action: 'create' | 'update' | 'delete',
+  name: string,
+  version = seq
+): ChangeRecord {
+  return {
+    seq: BigInt(seq),
+    action,
+    type: 'Secret',
+    mesh: 'default',
+    name,
+    version: String(version),
+  }
 }
 
 function names(events: readonly StoreEvent[]): string[] {
@@ -85,6 +97,61 @@ describe('change feed', () => {
     feed.receive(payload(8, 'update', 'hot'))
     expect(names(events)).toEqual(['update:hot', 'create:new', 'update:hot'])
     expect(feed.lastSeq).toBe(8n)
+  })
+
+  it('delivers a held recreate after the replay brought the deletion of the same key', async () => {
+    const feed = new ChangeFeed(silentLogger)
+    feed.start(0n)
+    const events: StoreEvent[] = []
+    feed.subscribe((event) => events.push(event))
+    feed.receive(payload(1, 'create', 'k'))
+    feed.lost()
+    // The recreate took version 2 before the delete of version 1 took tombstone seq 3; the delete
+    // committed before the replay read, the recreate after it.
+    const source: ReplaySource = {
+      changesAfter: async () => {
+        feed.receive(payload(2, 'create', 'k'))
+        return [record(3, 'delete', 'k', 1)]
+      },
+      currentSeq: async () => 3n,
+    }
+    await feed.resume(source, 60_000)
+    expect(names(events)).toEqual(['create:k', 'delete:k', 'create:k'])
+  })
+
+  it('puts a tombstone before the newer incarnation of its key that started before it', () => {
+    const ordered = inReplayOrder([
+      record(2, 'create', 'k'),
+      record(3, 'delete', 'k', 1),
+      record(4, 'create', 'other'),
+      record(5, 'delete', 'gone', 4),
+    ])
+    expect(ordered.map((r) => `${r.action}:${r.name}:${r.seq}`)).toEqual([
+      'delete:k:3',
+      'create:k:2',
+      'create:other:4',
+      'delete:gone:5',
+    ])
+    // A tombstone of the row that is current now (deleted, then nothing) keeps its place.
+    expect(
+      inReplayOrder([record(6, 'update', 'k'), record(7, 'delete', 'k', 6)]).map((r) => r.action)
+    ).toEqual(['update', 'delete'])
+  })
+
+  it('does not deliver a write twice when the replay names it with another action', async () => {
+    const feed = new ChangeFeed(silentLogger)
+    feed.start(0n)
+    const events: StoreEvent[] = []
+    feed.subscribe((event) => events.push(event))
+    // Inserted by hand with its own times: notified as a create, read back as an update.
+    feed.receive(payload(5, 'create', 'by-hand'))
+    feed.lost()
+    const source: ReplaySource = {
+      changesAfter: async () => [record(5, 'update', 'by-hand')],
+      currentSeq: async () => 5n,
+    }
+    await feed.resume(source, 60_000)
+    expect(names(events)).toEqual(['create:by-hand'])
   })
 
   it('says in the log how much it replayed, and when deletions may have been pruned', async () => {

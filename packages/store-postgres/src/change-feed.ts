@@ -144,14 +144,14 @@ export class ChangeFeed {
     const downMs = this.#lostAt === undefined ? 0 : performance.now() - this.#lostAt
     const lastSeq = this.#lastSeq ?? (await source.currentSeq())
     const from = lastSeq > REORDER_SLACK ? lastSeq - REORDER_SLACK : 0n
-    // The replay already brought these keys at this seq: an older notification of the same key held
-    // meanwhile is an intermediate state the replay folded away.
-    const replayedAt = new Map<string, bigint>()
+    // The version of each key as the replay left it: a held notification of an older version of the
+    // same key is an intermediate state the replay folded away.
+    const replayedVersion = new Map<string, bigint>()
     try {
-      const replay = await source.changesAfter(from)
+      const replay = inReplayOrder(await source.changesAfter(from))
       let missed = 0
       for (const record of replay) {
-        replayedAt.set(resourceKeyId(record), record.seq)
+        replayedVersion.set(resourceKeyId(record), BigInt(record.version))
         if (this.#delivered.has(eventId(record.action, record.version))) continue
         this.#deliver(record)
         missed += 1
@@ -170,8 +170,8 @@ export class ChangeFeed {
       this.#held = undefined
       this.#lostAt = undefined
       for (const record of held) {
-        const replayed = replayedAt.get(resourceKeyId(record))
-        if (replayed !== undefined && replayed > record.seq) continue
+        const replayed = replayedVersion.get(resourceKeyId(record))
+        if (replayed !== undefined && BigInt(record.version) < replayed) continue
         this.#deliver(record)
       }
     }
@@ -219,8 +219,41 @@ export class ChangeFeed {
   }
 }
 
+/**
+ * One change, however it is told: a version is given once, to one create or update, so the action
+ * does not matter there (a row inserted by hand with its own times is notified as a create and
+ * replayed as an update); a deletion carries the version the row had, hence its own prefix.
+ */
 function eventId(action: StoreEventAction, version: string): string {
-  return `${action}:${version}`
+  return action === 'delete' ? `delete:${version}` : `write:${version}`
+}
+
+/**
+ * A replay in seq order, except that a tombstone goes before a newer incarnation of its key. A
+ * create takes its version when it starts, and one that waited for a concurrent delete of the same
+ * key to commit can hold a smaller version than that delete's tombstone seq: in seq order the
+ * watcher would hear the create, then the delete, and believe gone a resource that exists.
+ */
+export function inReplayOrder(records: readonly ChangeRecord[]): ChangeRecord[] {
+  const current = new Map<string, ChangeRecord>()
+  for (const record of records) {
+    if (record.action !== 'delete') current.set(resourceKeyId(record), record)
+  }
+  const placed = records.map((record, index) => {
+    const row = record.action === 'delete' ? current.get(resourceKeyId(record)) : undefined
+    const before =
+      row !== undefined && BigInt(row.version) > BigInt(record.version) && row.seq < record.seq
+    // Sorted by the seq it is delivered at, then tombstones first, then as the source gave them.
+    return { record, at: before ? row.seq : record.seq, tombstoneFirst: before ? 0 : 1, index }
+  })
+  placed.sort((a, b) =>
+    a.at !== b.at
+      ? a.at < b.at
+        ? -1
+        : 1
+      : a.tombstoneFirst - b.tombstoneFirst || a.index - b.index
+  )
+  return placed.map((entry) => entry.record)
 }
 
 const ACTIONS: ReadonlySet<string> = new Set(['create', 'update', 'delete'])

@@ -2,7 +2,7 @@
  * The Store port over PostgreSQL, whatever the driver: every query is built here with drizzle
  * against the schema's tables, and the drivers only connect, listen and lock (spec §10.2, with
  * meshca's differences: one version sequence for the whole schema, list filtering and paging in SQL
- * with cursor offsets, change events kept in a table as well as notified).
+ * with cursor offsets, change events notified and, for deletions, kept as tombstones).
  */
 import { clearInterval, setImmediate, setInterval } from 'node:timers'
 import type {

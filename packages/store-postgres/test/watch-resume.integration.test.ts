@@ -128,7 +128,7 @@ describe('watch after a dropped connection', () => {
     const proxy = await startTcpProxy(server.url)
     const schema = server.newSchema()
     const logger = recordingLogger()
-    const retention = { eventRetentionMs: 300, pruneIntervalMs: 100 }
+    const retention = { eventRetentionMs: 1_000, pruneIntervalMs: 100 }
     const watcher = await createPostgresStore({
       url: proxy.url,
       schema,
@@ -153,7 +153,7 @@ describe('watch after a dropped connection', () => {
           )
         )[0]?.count
       expect(await tombstones()).toBe(1)
-      await sleep(800)
+      await sleep(1_600)
       expect(await tombstones()).toBe(0)
       await proxy.restore()
       await waitFor(() => events.length === 2, 'the replayed resource')
