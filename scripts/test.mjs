@@ -24,6 +24,7 @@ const crossRuntime = [
       'test/pglite-store.integration.test.ts',
       'test/pglite-session.integration.test.ts',
       'test/postgres-store.integration.test.ts',
+      'test/postgres-read-cache.integration.test.ts',
       'test/both-drivers.integration.test.ts',
       'test/watch-resume.integration.test.ts',
     ],

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       port: 5681,
       store: 'pglite',
       dataDir: '/srv/meshca/.meshca',
+      postgresReadCacheMs: 0,
       secretKey: { kind: 'generated-file', path: '/srv/meshca/.meshca/secret.key' },
       localhostIsAdmin: true,
       defaultMesh: true,
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
       port: 8080,
       store: 'memory',
       dataDir: '/var/lib/meshca',
+      postgresReadCacheMs: 0,
       secretKey: { kind: 'ephemeral' },
       localhostIsAdmin: false,
       defaultMesh: false,
@@ -158,7 +160,31 @@ describe('loadConfig', () => {
         [],
         cwd
       )
-    ).toMatchObject({ store: 'postgres', postgresUrl: 'postgres://db/meshca' })
+    ).toMatchObject({
+      store: 'postgres',
+      postgresUrl: 'postgres://db/meshca',
+      postgresReadCacheMs: 0,
+    })
+  })
+
+  it('turns the PostgreSQL read cache on with a duration, off with off', () => {
+    const env = {
+      MESHCA_STORE: 'postgres',
+      MESHCA_POSTGRES_URL: 'postgres://db/meshca',
+      MESHCA_SECRET_KEY_FILE: '/k',
+    }
+    const cacheMs = (extra: Record<string, string>, argv: string[] = []) =>
+      loadConfig({ ...env, ...extra }, argv, cwd).postgresReadCacheMs
+    expect(cacheMs({ MESHCA_POSTGRES_READ_CACHE: '1s' })).toBe(1_000)
+    expect(cacheMs({ MESHCA_POSTGRES_READ_CACHE: '250ms' })).toBe(250)
+    expect(cacheMs({ MESHCA_POSTGRES_READ_CACHE: 'OFF' })).toBe(0)
+    expect(cacheMs({ MESHCA_POSTGRES_READ_CACHE: '1s' }, ['--postgres-read-cache', 'off'])).toBe(0)
+    expect(refusal({ ...env, MESHCA_POSTGRES_READ_CACHE: 'soon' })).toMatch(
+      /^MESHCA_POSTGRES_READ_CACHE must be a duration such as 15s or 500ms/
+    )
+    expect(refusal({ ...env, MESHCA_POSTGRES_READ_CACHE: '-1s' })).toMatch(
+      /^MESHCA_POSTGRES_READ_CACHE (cannot be negative|must be a duration)/
+    )
   })
 
   it.each([

@@ -32,6 +32,11 @@ export interface ApiConfig {
   /** Absolute. */
   readonly dataDir: string
   readonly postgresUrl?: string
+  /**
+   * PostgreSQL only: how long a row read by key may be answered from memory; 0 (the default) reads
+   * the server every time. See `readCacheMaxAgeMs` in packages/store-postgres.
+   */
+  readonly postgresReadCacheMs: number
   readonly secretKey: SecretKeySource
   readonly localhostIsAdmin: boolean
   /** Create the Mesh `default` on start when it does not exist, as Kuma does. */
@@ -79,6 +84,9 @@ Flags override the environment variables named after them.
   --store KIND                MESHCA_STORE           pglite | postgres | memory (default pglite)
   --data-dir DIR              MESHCA_DATA_DIR        data directory (default ./${DEFAULT_DATA_DIR})
   --postgres-url URL          MESHCA_POSTGRES_URL    PostgreSQL URL, required with --store postgres
+  --postgres-read-cache D|off MESHCA_POSTGRES_READ_CACHE  rows read by key answered from memory for
+                              at most this long, a Go duration; writes through another instance
+                              show once announced, within it (default off: every read queries)
   --secret-key-file FILE      MESHCA_SECRET_KEY_FILE file with the base64 secret-encryption key
                               MESHCA_SECRET_KEY      the base64 secret-encryption key itself
   --localhost-is-admin BOOL   MESHCA_API_LOCALHOST_IS_ADMIN  loopback callers are admins (default true)
@@ -181,6 +189,7 @@ export function loadConfig(
         store: { type: 'string' },
         'data-dir': { type: 'string' },
         'postgres-url': { type: 'string' },
+        'postgres-read-cache': { type: 'string' },
         'secret-key-file': { type: 'string' },
         'localhost-is-admin': { type: 'string' },
         'default-mesh': { type: 'string' },
@@ -216,6 +225,11 @@ export function loadConfig(
   if (store === 'postgres' && postgresUrl === undefined) {
     throw invalid('MESHCA_STORE=postgres needs MESHCA_POSTGRES_URL', 'MESHCA_POSTGRES_URL')
   }
+  const readCacheText = pick('postgres-read-cache', 'MESHCA_POSTGRES_READ_CACHE')
+  const postgresReadCacheMs =
+    readCacheText === undefined || readCacheText.trim().toLowerCase() === 'off'
+      ? 0
+      : parseDuration(readCacheText, 'MESHCA_POSTGRES_READ_CACHE')
   const logLevel = parseChoice(
     pick('log-level', 'MESHCA_LOG_LEVEL') ?? 'info',
     LOG_LEVELS,
@@ -261,6 +275,7 @@ export function loadConfig(
     store,
     dataDir,
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
+    postgresReadCacheMs,
     secretKey: secretKeySource(env, pick('secret-key-file', 'MESHCA_SECRET_KEY_FILE'), store, {
       dataDir,
       cwd,

@@ -28,7 +28,7 @@ export interface OpenedStore {
 }
 
 export async function openStore(
-  config: Pick<ApiConfig, 'store' | 'dataDir' | 'postgresUrl'>,
+  config: Pick<ApiConfig, 'store' | 'dataDir' | 'postgresUrl' | 'postgresReadCacheMs'>,
   logger: Logger
 ): Promise<OpenedStore> {
   switch (config.store) {
@@ -43,7 +43,11 @@ export async function openStore(
     case 'postgres': {
       const { createPostgresStore } = await import('@meshca/store-postgres')
       if (config.postgresUrl === undefined) throw new Error('MESHCA_POSTGRES_URL is not set')
-      const store = await createPostgresStore({ url: config.postgresUrl, logger })
+      const store = await createPostgresStore({
+        url: config.postgresUrl,
+        logger,
+        readCacheMaxAgeMs: config.postgresReadCacheMs,
+      })
       return { store, instances: store.instances, leaderElection: (n) => store.leaderElection(n) }
     }
   }

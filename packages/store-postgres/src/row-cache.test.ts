@@ -63,4 +63,20 @@ describe('RowCache', () => {
     off.fill('a', off.generation(), 'a', 0)
     expect(off.get('a')).toBe(NOT_CACHED)
   })
+
+  it('answers a row only for its maximum age, counted from when its query started', () => {
+    const cache = new RowCache<string>(1000, 50)
+    const now = performance.now()
+    cache.fill('fresh', cache.generation(), 'row', 10, now)
+    cache.fill('old', cache.generation(), 'row', 10, now - 60)
+    cache.fill('gone', cache.generation(), undefined, 10, now - 60)
+    expect(cache.get('fresh')).toBe('row')
+    expect(cache.get('old')).toBe(NOT_CACHED)
+    expect(cache.get('gone')).toBe(NOT_CACHED)
+    expect(cache.size).toBe(1)
+    // Without a maximum age a row stays until something changes it.
+    const forever = new RowCache<string>(1000)
+    forever.fill('a', forever.generation(), 'row', 10, now - 1e9)
+    expect(forever.get('a')).toBe('row')
+  })
 })

@@ -55,8 +55,12 @@ export interface SqlStoreSettings {
   readonly schema: string
   readonly logger: Logger
   readonly maxSpecBytes: number
-  /** Ignored (0) unless the driver `notifiesBeforeWriteReturns`. */
   readonly readCacheBytes: number
+  /**
+   * How long a cached row may be answered. 0: for as long as nothing changes it, which only a driver
+   * that `notifiesBeforeWriteReturns` allows; elsewhere 0 turns the cache off (`row-cache.ts`).
+   */
+  readonly readCacheMaxAgeMs: number
   readonly eventRetentionMs: number
   readonly pruneIntervalMs: number
 }
@@ -121,8 +125,8 @@ export async function openSqlStore(
     const { sql: text, params } = query.toSQL()
     const prepared = driver.prepare(text)
     return {
-      async execute(placeholders: Record<string, string | number>): Promise<T[]> {
-        return (await prepared.run(fillPlaceholders(params, placeholders))).map(decode)
+      execute(placeholders: Record<string, string | number>): Promise<T[]> {
+        return prepared.run(fillPlaceholders(params, placeholders)).then((rows) => rows.map(decode))
       },
     }
   }
@@ -246,12 +250,17 @@ export async function openSqlStore(
     if (closed) throw storeClosedError()
   }
 
-  async function run<T>(action: string, query: () => Promise<T>): Promise<T> {
+  // Not async: every read goes through here, and each async frame costs the event loop a hop.
+  function run<T>(action: string, query: () => Promise<T>): Promise<T> {
+    let pending: Promise<T>
     try {
-      return await query()
+      pending = query()
     } catch (error) {
-      throw toStoreError(error, action)
+      return Promise.reject(toStoreError(error, action))
     }
+    return pending.catch((error: unknown) => {
+      throw toStoreError(error, action)
+    })
   }
 
   function params(key: ResourceKey): Record<string, string> {
@@ -285,9 +294,14 @@ export async function openSqlStore(
   }
 
   const rowCache = new RowCache<GetRow>(
-    driver.notifiesBeforeWriteReturns ? settings.readCacheBytes : 0
+    driver.notifiesBeforeWriteReturns || settings.readCacheMaxAgeMs > 0
+      ? settings.readCacheBytes
+      : 0,
+    settings.readCacheMaxAgeMs
   )
   const cached = rowCache.maxBytes > 0
+  // While the listen connection is down, changes made elsewhere go unannounced: no cached answers.
+  let cachePaused = false
 
   let listening: ListenHandle | undefined
   const channel = changeChannel(schema)
@@ -300,8 +314,15 @@ export async function openSqlStore(
       }
       feed.receive(payload)
     },
-    onLost: () => feed.lost(),
+    onLost: () => {
+      cachePaused = true
+      rowCache.clear()
+      feed.lost()
+    },
     onResumed: () => {
+      // LISTEN is back: changes from now on are announced, and nothing cached predates the gap.
+      rowCache.clear()
+      cachePaused = false
       feed.resume(replaySource, settings.eventRetentionMs).catch((error: unknown) => {
         logger.log('error', 'store change events could not be replayed after a reconnect', {
           error: toStoreError(error, 'replay').message,
@@ -335,7 +356,7 @@ export async function openSqlStore(
   // one per caller.
   const readRow = coalesceReads(
     resourceKeyId,
-    async (key: ResourceKey) => (await run('get', () => getQuery.execute(params(key))))[0],
+    (key: ResourceKey) => run('get', () => getQuery.execute(params(key))).then((rows) => rows[0]),
     // PGlite runs a query on this thread, to its end, before the next request is parsed: started
     // after the I/O phase instead, one query serves every read that phase brought. On a server the
     // reads arriving during the query's round trip share the next one already; a deferred start
@@ -355,15 +376,24 @@ export async function openSqlStore(
     return resource
   }
 
-  // A hot resource costs no query at all where the cache is exact (see `row-cache.ts`).
+  /**
+   * After a write of this store, whatever its outcome (a failed one may have committed, a conflict
+   * says the cached row is stale): its notification may come later than its answer (PostgreSQL).
+   */
+  function forgetCachedRow(key: ResourceKey): void {
+    if (cached) rowCache.invalidate(resourceKeyId(key))
+  }
+
+  // A hot resource costs no query at all when it is cached (see `row-cache.ts`).
   async function readCachedRow(key: ResourceKey): Promise<GetRow | undefined> {
     const id = resourceKeyId(key)
     const hit = rowCache.get(id)
     if (hit !== NOT_CACHED) return hit
     const generation = rowCache.generation()
+    const readAt = performance.now()
     const row = await readRow(key)
     const specLength = typeof row?.spec === 'string' ? row.spec.length : 0
-    rowCache.fill(id, generation, row, CACHED_ROW_OVERHEAD_BYTES + specLength)
+    rowCache.fill(id, generation, row, CACHED_ROW_OVERHEAD_BYTES + specLength, readAt)
     return row
   }
 
@@ -404,7 +434,7 @@ export async function openSqlStore(
       ensureOpen()
       checkKey(key)
       const exact = { type: key.type, mesh: key.mesh, name: key.name }
-      const row = cached ? await readCachedRow(exact) : await readRow(exact)
+      const row = cached && !cachePaused ? await readCachedRow(exact) : await readRow(exact)
       return row === undefined ? undefined : sharedResource(exact, row)
     },
 
@@ -444,42 +474,54 @@ export async function openSqlStore(
       ensureOpen()
       checkKey(key)
       const text = serializeSpec(spec, maxSpecBytes)
-      const [row] = await run('create', () => createQuery.execute({ ...params(key), spec: text }))
-      if (row === undefined) {
-        throw new MeshcaError('ALREADY_EXISTS', `Resource already exists: ${describeKey(key)}`)
+      try {
+        const [row] = await run('create', () => createQuery.execute({ ...params(key), spec: text }))
+        if (row === undefined) {
+          throw new MeshcaError('ALREADY_EXISTS', `Resource already exists: ${describeKey(key)}`)
+        }
+        feed.ownWriteCompleted('create', row.version)
+        return toResource(key, row, JSON.parse(text) as JsonObject)
+      } finally {
+        forgetCachedRow(key)
       }
-      feed.ownWriteCompleted('create', row.version)
-      return toResource(key, row, JSON.parse(text) as JsonObject)
     },
 
     async update(key, spec, expectedVersion) {
       ensureOpen()
       checkKey(key)
       const text = serializeSpec(spec, maxSpecBytes)
-      const version = canonicalVersion(expectedVersion)
-      if (version === undefined) throw await missingOrConflict(key, 'update')
-      const [row] = await run('update', () =>
-        updateQuery.execute({ ...params(key), spec: text, version })
-      )
-      if (row === undefined) throw await missingOrConflict(key, 'update')
-      feed.ownWriteCompleted('update', row.version)
-      return toResource(key, row, JSON.parse(text) as JsonObject)
+      try {
+        const version = canonicalVersion(expectedVersion)
+        if (version === undefined) throw await missingOrConflict(key, 'update')
+        const [row] = await run('update', () =>
+          updateQuery.execute({ ...params(key), spec: text, version })
+        )
+        if (row === undefined) throw await missingOrConflict(key, 'update')
+        feed.ownWriteCompleted('update', row.version)
+        return toResource(key, row, JSON.parse(text) as JsonObject)
+      } finally {
+        forgetCachedRow(key)
+      }
     },
 
     async delete(key, expectedVersion) {
       ensureOpen()
       checkKey(key)
-      let rows: readonly { readonly version: string }[]
-      if (expectedVersion === undefined) {
-        rows = await run('delete', () => deleteQuery.execute(params(key)))
-      } else {
-        const version = canonicalVersion(expectedVersion)
-        if (version === undefined) throw await missingOrConflict(key, 'delete')
-        rows = await run('delete', () => deleteVersionQuery.execute({ ...params(key), version }))
+      try {
+        let rows: readonly { readonly version: string }[]
+        if (expectedVersion === undefined) {
+          rows = await run('delete', () => deleteQuery.execute(params(key)))
+        } else {
+          const version = canonicalVersion(expectedVersion)
+          if (version === undefined) throw await missingOrConflict(key, 'delete')
+          rows = await run('delete', () => deleteVersionQuery.execute({ ...params(key), version }))
+        }
+        const [row] = rows
+        if (row === undefined) throw await missingOrConflict(key, 'delete')
+        feed.ownWriteCompleted('delete', row.version)
+      } finally {
+        forgetCachedRow(key)
       }
-      const [row] = rows
-      if (row === undefined) throw await missingOrConflict(key, 'delete')
-      feed.ownWriteCompleted('delete', row.version)
     },
 
     watch(listener, watchOptions): Unsubscribe {

@@ -21,3 +21,21 @@ runStoreContract('PostgreSQL (postgres.js)', {
   makeSecondStore: (first) =>
     createPostgresStore({ url: server.url, schema: (first as PostgresStore).schema, poolSize: 4 }),
 })
+
+// The same contract with the read cache on, in both instances (`readCacheMaxAgeMs`).
+runStoreContract('PostgreSQL (postgres.js) with a read cache', {
+  makeStore: () =>
+    createPostgresStore({
+      url: server.url,
+      schema: server.newSchema(),
+      poolSize: 4,
+      readCacheMaxAgeMs: 60_000,
+    }),
+  makeSecondStore: (first) =>
+    createPostgresStore({
+      url: server.url,
+      schema: (first as PostgresStore).schema,
+      poolSize: 4,
+      readCacheMaxAgeMs: 60_000,
+    }),
+})

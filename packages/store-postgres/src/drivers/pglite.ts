@@ -6,7 +6,7 @@
  */
 import type { QueryOptions, Transaction } from '@electric-sql/pglite'
 import { PGlite, protocol } from '@electric-sql/pglite'
-import { MeshcaError, silentLogger } from '@meshca/core-mtls'
+import { silentLogger } from '@meshca/core-mtls'
 import { drizzle } from 'drizzle-orm/pglite'
 import type { LockSession, PreparedStatement, Row, SqlDatabase, StoreDriver } from '../driver.ts'
 import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
@@ -17,6 +17,7 @@ import {
   DEFAULT_EVENT_RETENTION_MS,
   DEFAULT_PRUNE_INTERVAL_MS,
   DEFAULT_READ_CACHE_BYTES,
+  wholeNumberOption,
 } from '../options.ts'
 import { toStoreError } from '../sql-errors.ts'
 import type { PostgresStore } from '../store.ts'
@@ -31,10 +32,10 @@ export interface PgliteStoreOptions extends CommonStoreOptions {
    */
   readonly pglite?: PGlite
   /**
-   * Memory for rows read by key, kept until a change notification drops them, in bytes of spec;
-   * default 16 MiB, 0 for none. Exact for every write that goes through this PGlite instance (the
-   * store's, another store's, SQL sent to it), because PGlite announces a change before the write
-   * returns. Writes that bypass the triggers (`session_replication_role = replica`, disabled
+   * Memory for rows read by key (`readCacheBytes`, default 16 MiB, 0 for none) is kept until a
+   * change notification drops them. Exact for every write that goes through this PGlite instance
+   * (the store's, another store's, SQL sent to it), because PGlite announces a change before the
+   * write returns. Writes that bypass the triggers (`session_replication_role = replica`, disabled
    * triggers) are not seen.
    */
   readonly readCacheBytes?: number
@@ -42,12 +43,11 @@ export interface PgliteStoreOptions extends CommonStoreOptions {
 
 export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<PostgresStore> {
   const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA)
-  const readCacheBytes = options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES
-  if (!Number.isSafeInteger(readCacheBytes) || readCacheBytes < 0) {
-    throw new MeshcaError('INVALID', 'readCacheBytes must be a whole number of bytes, 0 or more', {
-      path: 'readCacheBytes',
-    })
-  }
+  const readCacheBytes = wholeNumberOption(
+    options.readCacheBytes,
+    DEFAULT_READ_CACHE_BYTES,
+    'readCacheBytes'
+  )
   const logger = options.logger ?? silentLogger
   const owned = options.pglite === undefined
   let pglite: PGlite
@@ -91,6 +91,8 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
       logger,
       maxSpecBytes: options.maxSpecBytes ?? DEFAULT_MAX_SPEC_BYTES,
       readCacheBytes,
+      // Exact without one: notifications land before the write returns.
+      readCacheMaxAgeMs: 0,
       eventRetentionMs: options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
       pruneIntervalMs: options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS,
     })

@@ -21,7 +21,12 @@ import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
 import { applyMigrations } from '../migrate.ts'
 import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA } from '../names.ts'
 import type { CommonStoreOptions } from '../options.ts'
-import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_PRUNE_INTERVAL_MS } from '../options.ts'
+import {
+  DEFAULT_EVENT_RETENTION_MS,
+  DEFAULT_PRUNE_INTERVAL_MS,
+  DEFAULT_READ_CACHE_BYTES,
+  wholeNumberOption,
+} from '../options.ts'
 import { toStoreError } from '../sql-errors.ts'
 import type { PostgresStore } from '../store.ts'
 import { openSqlStore } from '../store.ts'
@@ -42,6 +47,15 @@ export interface PostgresStoreOptions extends CommonStoreOptions {
   readonly applicationName?: string
   /** How often the LISTEN connection is checked, to notice a silently dead one; default 30 s. */
   readonly listenCheckIntervalMs?: number
+  /**
+   * Keeps rows read by key in memory (`readCacheBytes` of them) for at most this long; default 0,
+   * no cache: every read queries the server. With a cache, this instance reads its own writes at
+   * once (a write drops its row when it returns), and a write through another instance or SQL sent
+   * to the server shows once its notification arrives (usually within a millisecond), never later
+   * than this. While the listen connection is down the cache is not used. Writes that bypass the
+   * triggers are not announced: they show after this long.
+   */
+  readonly readCacheMaxAgeMs?: number
 }
 
 type Client = postgres.Sql
@@ -49,6 +63,12 @@ type ClientOptions = postgres.Options<Record<never, never>>
 
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA)
+  const readCacheBytes = wholeNumberOption(
+    options.readCacheBytes,
+    DEFAULT_READ_CACHE_BYTES,
+    'readCacheBytes'
+  )
+  const readCacheMaxAgeMs = wholeNumberOption(options.readCacheMaxAgeMs, 0, 'readCacheMaxAgeMs')
   const logger = options.logger ?? silentLogger
   const target = postgresTarget(options.url)
   const appName = options.applicationName ?? 'meshca'
@@ -112,7 +132,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       schema,
       logger,
       maxSpecBytes: options.maxSpecBytes ?? DEFAULT_MAX_SPEC_BYTES,
-      readCacheBytes: 0,
+      readCacheBytes,
+      readCacheMaxAgeMs,
       eventRetentionMs: options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
       pruneIntervalMs: options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS,
     })
