@@ -177,6 +177,7 @@ describe('loadConfig', () => {
       loadConfig({ ...env, ...extra }, argv, cwd).postgresReadCacheMs
     expect(cacheMs({ MESHCA_POSTGRES_READ_CACHE: '1s' })).toBe(1_000)
     expect(cacheMs({ MESHCA_POSTGRES_READ_CACHE: '250ms' })).toBe(250)
+    expect(cacheMs({ MESHCA_POSTGRES_READ_CACHE: '1.5ms' })).toBe(2)
     expect(cacheMs({ MESHCA_POSTGRES_READ_CACHE: 'OFF' })).toBe(0)
     expect(cacheMs({ MESHCA_POSTGRES_READ_CACHE: '1s' }, ['--postgres-read-cache', 'off'])).toBe(0)
     expect(refusal({ ...env, MESHCA_POSTGRES_READ_CACHE: 'soon' })).toMatch(

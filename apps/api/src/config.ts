@@ -229,7 +229,8 @@ export function loadConfig(
   const postgresReadCacheMs =
     readCacheText === undefined || readCacheText.trim().toLowerCase() === 'off'
       ? 0
-      : parseDuration(readCacheText, 'MESHCA_POSTGRES_READ_CACHE')
+      : // The store counts whole milliseconds: 500us is 1 ms, not an invalid 0.5.
+        Math.ceil(parseDuration(readCacheText, 'MESHCA_POSTGRES_READ_CACHE'))
   const logLevel = parseChoice(
     pick('log-level', 'MESHCA_LOG_LEVEL') ?? 'info',
     LOG_LEVELS,

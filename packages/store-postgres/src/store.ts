@@ -254,7 +254,9 @@ export async function openSqlStore(
   function run<T>(action: string, query: () => Promise<T>): Promise<T> {
     let pending: Promise<T>
     try {
-      pending = query()
+      // drizzle's query builders are thenables that build their SQL in `then`: adopted here, a
+      // throw there rejects `pending` instead of escaping.
+      pending = Promise.resolve(query())
     } catch (error) {
       return Promise.reject(toStoreError(error, action))
     }
@@ -381,7 +383,8 @@ export async function openSqlStore(
    * says the cached row is stale): its notification may come later than its answer (PostgreSQL).
    */
   function forgetCachedRow(key: ResourceKey): void {
-    if (cached) rowCache.invalidate(resourceKeyId(key))
+    // Where notifications land before the write returns (PGlite), they did this already.
+    if (cached && !driver.notifiesBeforeWriteReturns) rowCache.invalidate(resourceKeyId(key))
   }
 
   // A hot resource costs no query at all when it is cached (see `row-cache.ts`).

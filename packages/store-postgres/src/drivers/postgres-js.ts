@@ -52,8 +52,10 @@ export interface PostgresStoreOptions extends CommonStoreOptions {
    * no cache: every read queries the server. With a cache, this instance reads its own writes at
    * once (a write drops its row when it returns), and a write through another instance or SQL sent
    * to the server shows once its notification arrives (usually within a millisecond), never later
-   * than this. While the listen connection is down the cache is not used. Writes that bypass the
-   * triggers are not announced: they show after this long.
+   * than this. Once the listen connection is known to be down the cache is not used; one that dies
+   * without a word is found by the listen check (`listenCheckIntervalMs`), and until then this
+   * maximum age is the bound. Writes that bypass the triggers are not announced: they show after
+   * this long.
    */
   readonly readCacheMaxAgeMs?: number
 }
