@@ -14,19 +14,35 @@ describe('RowCache', () => {
     expect(cache.get('gone')).toBeUndefined()
   })
 
-  it('drops a fill whose query overlapped a change, to any key', () => {
+  it('drops a fill whose query overlapped a change of its key, and only of its key', () => {
     const cache = new RowCache<string>(1000)
     const before = cache.generation()
     // The change lands while the query runs: its row may be the one the change replaced.
     cache.invalidate('a')
     cache.fill('a', before, 'maybe-stale', 10)
     expect(cache.get('a')).toBe(NOT_CACHED)
+    // A change to another key says nothing about this row.
     const other = cache.generation()
     cache.invalidate('b')
     cache.fill('c', other, 'row-c', 10)
-    expect(cache.get('c')).toBe(NOT_CACHED)
-    cache.fill('c', cache.generation(), 'row-c', 10)
     expect(cache.get('c')).toBe('row-c')
+    // A change before the query started is in what it read.
+    cache.fill('a', cache.generation(), 'row-a', 10)
+    expect(cache.get('a')).toBe('row-a')
+  })
+
+  it('drops fills it can no longer judge once more keys changed than it remembers', () => {
+    const cache = new RowCache<string>(1000)
+    const before = cache.generation()
+    cache.invalidate('slow')
+    for (let index = 0; index < 5000; index++) cache.invalidate(`k${index}`)
+    // "slow" was forgotten: its change may postdate the fill, so no fill from before it stands.
+    cache.fill('slow', before, 'maybe-stale', 10)
+    cache.fill('other', before, 'maybe-fine', 10)
+    expect(cache.get('slow')).toBe(NOT_CACHED)
+    expect(cache.get('other')).toBe(NOT_CACHED)
+    cache.fill('other', cache.generation(), 'row', 10)
+    expect(cache.get('other')).toBe('row')
   })
 
   it('drops a fill that overlapped a clear', () => {

@@ -11,8 +11,8 @@
  *   asked for, and paused while the listen connection is down.
  *
  * A fill races the invalidations that may arrive while its query runs: it carries the generation
- * read before the query started, and is dropped if any invalidation came in between (the row it
- * brings may be the one that change replaced).
+ * read before the query started, and is dropped if its key changed in between (the row it brings
+ * may be the one that change replaced), or anything was cleared. Changes to other keys let it be.
  */
 import { LruMap } from '@meshca/core-mtls'
 
@@ -26,10 +26,18 @@ interface Entry<Row> {
   readonly expiresAt: number
 }
 
+/** Changed keys remembered for fills in flight; a fill outlasting more changes than this is dropped. */
+const REMEMBERED_CHANGES = 4096
+
 export class RowCache<Row> {
   readonly #rows: LruMap<string, Entry<Row>>
   readonly #maxAgeMs: number
+  /** Counts changes; a fill carries the count from before its query. */
   #generation = 0
+  /** The count at the latest change of each recently changed key, oldest first. */
+  readonly #changedAt = new Map<string, number>()
+  /** Fills from before this count are dropped whatever their key (a clear, or a key forgotten). */
+  #horizon = 0
 
   /**
    * `maxBytes`: upper bound of the cached rows' sizes (as given to `fill`); 0 caches nothing.
@@ -68,20 +76,30 @@ export class RowCache<Row> {
     bytes: number,
     readAt = performance.now()
   ): void {
-    if (generation !== this.#generation) return
+    if (generation < this.#horizon || (this.#changedAt.get(key) ?? -1) > generation) return
     const expiresAt = this.#maxAgeMs > 0 ? readAt + this.#maxAgeMs : Number.POSITIVE_INFINITY
     this.#rows.set(key, { row, expiresAt }, bytes)
   }
 
-  /** A change to `key` was committed. */
+  /** A change to `key` was committed: fills of other keys stand. */
   invalidate(key: string): void {
     this.#generation += 1
     this.#rows.delete(key)
+    this.#changedAt.delete(key)
+    this.#changedAt.set(key, this.#generation)
+    // Bounded: a key forgotten here drops every fill that started before its change.
+    if (this.#changedAt.size > REMEMBERED_CHANGES) {
+      const [oldest, at] = this.#changedAt.entries().next().value as [string, number]
+      this.#changedAt.delete(oldest)
+      this.#horizon = Math.max(this.#horizon, at)
+    }
   }
 
   /** Something changed that cannot be pinned to keys (or the store closed). */
   clear(): void {
     this.#generation += 1
+    this.#horizon = this.#generation
+    this.#changedAt.clear()
     this.#rows.clear()
   }
 
