@@ -104,8 +104,10 @@ export async function openSqlStore(
 
   const values = {
     version: sql<string>`${r.version}::text`,
-    creationMs: sql<number>`(extract(epoch from ${r.creationTime}) * 1000)::float8`,
-    modificationMs: sql<number>`(extract(epoch from ${r.modificationTime}) * 1000)::float8`,
+    // date_part is float8 all the way; extract() computes in numeric, about 10 us more per row read.
+    // The columns hold whole milliseconds, so rounding recovers them exactly.
+    creationMs: sql<number>`round(date_part('epoch', ${r.creationTime}) * 1000)`,
+    modificationMs: sql<number>`round(date_part('epoch', ${r.modificationTime}) * 1000)`,
   }
   const keyMatches = and(
     eq(r.type, sql.placeholder('type')),
