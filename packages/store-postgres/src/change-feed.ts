@@ -52,8 +52,8 @@ export interface ReplaySource {
  *
  * - A listener sees no event of a write that this instance had completed (returned to its caller)
  *   before the listener subscribed, even though the notification may arrive later: the same
- *   "watch from now on" as the memory store. Writes are recognised by action and version, which
- *   together are unique.
+ *   "watch from now on" as the memory store. Writes are recognised by version, and deletions
+ *   apart from them (`eventId`).
  * - After the listen connection was lost, `resume` replays what the notifications did not bring,
  *   holding back live notifications until the replay is delivered. The replay reads state, not
  *   history: creates and updates from the resources' versions, deletions from their tombstones in

@@ -95,4 +95,25 @@ describe('RowCache', () => {
     forever.fill('a', forever.generation(), 'row', 10, now - 1e9)
     expect(forever.get('a')).toBe('row')
   })
+
+  it('answers and keeps nothing while paused, and takes no fill from before a resume', () => {
+    const cache = new RowCache<string>(1000)
+    cache.fill('a', cache.generation(), 'row-a', 10)
+    const beforePause = cache.generation()
+    cache.pause()
+    expect(cache.get('a')).toBe(NOT_CACHED)
+    const duringPause = cache.generation()
+    cache.fill('b', duringPause, 'row-b', 10)
+    expect(cache.get('b')).toBe(NOT_CACHED)
+    cache.resume()
+    cache.fill('c', beforePause, 'row-c', 10)
+    cache.fill('d', duringPause, 'row-d', 10)
+    expect([cache.get('a'), cache.get('c'), cache.get('d')]).toEqual([
+      NOT_CACHED,
+      NOT_CACHED,
+      NOT_CACHED,
+    ])
+    cache.fill('e', cache.generation(), 'row-e', 10)
+    expect(cache.get('e')).toBe('row-e')
+  })
 })

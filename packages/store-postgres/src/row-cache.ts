@@ -8,7 +8,7 @@
  *   commit. The store drops the row of its own write when the write returns, so this instance reads
  *   its own writes; a write through another instance (or SQL sent to the server) shows once its
  *   notification arrives, and never later than `maxAgeMs` after the row was read. It is off unless
- *   asked for, and paused while the listen connection is down.
+ *   asked for, and paused (`pause`/`resume`) while the listen connection is down.
  *
  * A fill races the invalidations that may arrive while its query runs: it carries the generation
  * read before the query started, and is dropped if its key changed in between (the row it brings
@@ -38,6 +38,8 @@ export class RowCache<Row> {
   readonly #changedAt = new Map<string, number>()
   /** Fills from before this count are dropped whatever their key (a clear, or a key forgotten). */
   #horizon = 0
+  /** While changes may go unannounced: nothing is answered or kept. */
+  #paused = false
 
   /**
    * `maxBytes`: upper bound of the cached rows' sizes (as given to `fill`); 0 caches nothing.
@@ -50,7 +52,7 @@ export class RowCache<Row> {
 
   /** The cached row (`undefined` for a cached absence), or `NOT_CACHED`. */
   get(key: string): Row | undefined | typeof NOT_CACHED {
-    const entry = this.#rows.get(key)
+    const entry = this.#paused ? undefined : this.#rows.get(key)
     if (entry === undefined) return NOT_CACHED
     if (entry.expiresAt !== Number.POSITIVE_INFINITY && performance.now() > entry.expiresAt) {
       this.#rows.delete(key)
@@ -76,7 +78,8 @@ export class RowCache<Row> {
     bytes: number,
     readAt = performance.now()
   ): void {
-    if (generation < this.#horizon || (this.#changedAt.get(key) ?? -1) > generation) return
+    if (this.#paused || generation < this.#horizon) return
+    if ((this.#changedAt.get(key) ?? -1) > generation) return
     const expiresAt = this.#maxAgeMs > 0 ? readAt + this.#maxAgeMs : Number.POSITIVE_INFINITY
     this.#rows.set(key, { row, expiresAt }, bytes)
   }
@@ -101,6 +104,21 @@ export class RowCache<Row> {
     this.#horizon = this.#generation
     this.#changedAt.clear()
     this.#rows.clear()
+  }
+
+  /**
+   * Changes may go unannounced from now on (the listen connection is down): forgets everything and
+   * answers nothing until `resume`.
+   */
+  pause(): void {
+    this.clear()
+    this.#paused = true
+  }
+
+  /** Changes are announced again: starts empty, and no fill from before takes. */
+  resume(): void {
+    this.clear()
+    this.#paused = false
   }
 
   get maxBytes(): number {

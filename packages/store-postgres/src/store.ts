@@ -304,8 +304,6 @@ export async function openSqlStore(
     settings.readCacheMaxAgeMs
   )
   const cached = rowCache.maxBytes > 0
-  // While the listen connection is down, changes made elsewhere go unannounced: no cached answers.
-  let cachePaused = false
 
   let listening: ListenHandle | undefined
   const channel = changeChannel(schema)
@@ -319,14 +317,12 @@ export async function openSqlStore(
       feed.receive(payload)
     },
     onLost: () => {
-      cachePaused = true
-      rowCache.clear()
+      // Changes made elsewhere go unannounced until LISTEN is back: no cached answers meanwhile.
+      rowCache.pause()
       feed.lost()
     },
     onResumed: () => {
-      // LISTEN is back: changes from now on are announced, and nothing cached predates the gap.
-      rowCache.clear()
-      cachePaused = false
+      rowCache.resume()
       feed.resume(replaySource, settings.eventRetentionMs).catch((error: unknown) => {
         logger.log('error', 'store change events could not be replayed after a reconnect', {
           error: toStoreError(error, 'replay').message,
@@ -439,7 +435,7 @@ export async function openSqlStore(
       ensureOpen()
       checkKey(key)
       const exact = { type: key.type, mesh: key.mesh, name: key.name }
-      const row = cached && !cachePaused ? await readCachedRow(exact) : await readRow(exact)
+      const row = cached ? await readCachedRow(exact) : await readRow(exact)
       return row === undefined ? undefined : sharedResource(exact, row)
     },
 
