@@ -210,17 +210,25 @@ async function main() {
   step(`bare route at ${bareUrl}`)
   // Only the PostgreSQL runs need a server; each has a database of the bench's own.
   const databases = new Map<string, string>()
-  for (const name of ['postgres', 'postgres-cached']) {
-    if (!wanted.has(name)) continue
+  for (const name of STORES) {
+    if (name === 'pglite' || !wanted.has(name)) continue
     const database = `meshca_bench_${randomBytes(4).toString('hex')}`
     execFileSync('psql', [adminUrl, '-qc', `CREATE DATABASE ${database}`])
     step(`database ${database} created for ${name}`)
     databases.set(name, database)
   }
-  const pgUrl = (name: string): string => {
+  const postgresArgs = (name: string, ...more: string[]): string[] => {
     const url = new URL(adminUrl)
     url.pathname = `/${databases.get(name) ?? ''}`
-    return url.toString()
+    return [
+      '--store',
+      'postgres',
+      '--postgres-url',
+      url.toString(),
+      ...more,
+      '--data-dir',
+      join(dataDir, name),
+    ]
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'meshca-bench-'))
   const env = {
@@ -232,30 +240,8 @@ async function main() {
   const stores = (
     [
       ['pglite', ['--store', 'pglite', '--data-dir', join(dataDir, 'pglite')]],
-      [
-        'postgres',
-        [
-          '--store',
-          'postgres',
-          '--postgres-url',
-          pgUrl('postgres'),
-          '--data-dir',
-          join(dataDir, 'pg'),
-        ],
-      ],
-      [
-        'postgres-cached',
-        [
-          '--store',
-          'postgres',
-          '--postgres-url',
-          pgUrl('postgres-cached'),
-          '--postgres-read-cache',
-          '1s',
-          '--data-dir',
-          join(dataDir, 'pg-cached'),
-        ],
-      ],
+      ['postgres', postgresArgs('postgres')],
+      ['postgres-cached', postgresArgs('postgres-cached', '--postgres-read-cache', '1s')],
     ] as const
   ).filter(([name]) => wanted.has(name))
   try {

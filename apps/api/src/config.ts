@@ -119,6 +119,11 @@ function parseBoolean(value: string, name: string): boolean {
   throw invalid(`${name} must be true or false, not ${JSON.stringify(value)}`, name)
 }
 
+/** `off`, in any case: a setting that would otherwise be a number or duration is turned off. */
+function isOff(value: string): boolean {
+  return value.trim().toLowerCase() === 'off'
+}
+
 function parseDuration(value: string, name: string): number {
   let ms: number
   try {
@@ -227,7 +232,7 @@ export function loadConfig(
   }
   const readCacheText = pick('postgres-read-cache', 'MESHCA_POSTGRES_READ_CACHE')
   const postgresReadCacheMs =
-    readCacheText === undefined || readCacheText.trim().toLowerCase() === 'off'
+    readCacheText === undefined || isOff(readCacheText)
       ? 0
       : // The store counts whole milliseconds: 500us is 1 ms, not an invalid 0.5.
         Math.ceil(parseDuration(readCacheText, 'MESHCA_POSTGRES_READ_CACHE'))
@@ -265,7 +270,7 @@ export function loadConfig(
   const metricsPort =
     metricsPortText === undefined
       ? DEFAULT_METRICS_PORT
-      : metricsPortText.trim().toLowerCase() === 'off'
+      : isOff(metricsPortText)
         ? undefined
         : parsePort(metricsPortText, 'MESHCA_METRICS_PORT')
   const localhostIsAdminText = pick('localhost-is-admin', 'MESHCA_API_LOCALHOST_IS_ADMIN')
