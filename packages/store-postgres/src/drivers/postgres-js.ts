@@ -1,7 +1,7 @@
 /**
- * The PostgreSQL server driver, over postgres.js. Four kinds of connections, each for one reason:
- * the query pool; a dedicated `max: 1` client for migrations, closed once they ran (as drizzle's
- * postgres-js README asks); one LISTEN connection per store, managed here rather than with
+ * The PostgreSQL server driver, over postgres.js. Three kinds of connections, each for one reason:
+ * the query pool, which also applies the migrations (in one transaction, on one connection it
+ * reserves: `migrate.ts`); one LISTEN connection per store, managed here rather than with
  * `sql.listen`, which silently drops its listeners when re-subscribing fails while the server is
  * down; and one lock connection per leader election.
  */
@@ -82,6 +82,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     // and a call waits for it before failing: a store would answer late during an outage and come
     // back late after it. One second at most keeps both prompt.
     backoff: (failures) => Math.min(0.05 * 2 ** failures, 1),
+    // The array types postgres.js looks up on every new connection, one more round trip each: the
+    // store reads and writes no arrays.
+    fetch_types: false,
   }
   const connect = (suffix: string, extra: ClientOptions = {}): Client =>
     postgres(target.url, {
@@ -96,9 +99,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       },
     })
 
-  const migrationClient = connect('migrate', { max: 1 })
+  const pool = connect('store', { max: options.poolSize ?? 10 })
   try {
-    await applyMigrations(asDatabase(drizzle(migrationClient)), {
+    await applyMigrations(asDatabase(drizzle(pool)), {
       schema,
       logger,
       ...(options.migrationsFolder === undefined
@@ -106,12 +109,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         : { migrationsFolder: options.migrationsFolder }),
     })
   } catch (error) {
+    await pool.end({ timeout: 1 }).catch(() => {})
     throw toOpenError(error)
-  } finally {
-    await migrationClient.end({ timeout: 5 }).catch(() => {})
   }
 
-  const pool = connect('store', { max: options.poolSize ?? 10 })
   const listenCheckMs = options.listenCheckIntervalMs ?? 30_000
   const driver: StoreDriver = {
     kind: 'postgres',
@@ -183,7 +184,6 @@ async function startListening(setup: ListenSetup): Promise<ListenHandle> {
       max: 1,
       idle_timeout: 0,
       max_lifetime: null,
-      fetch_types: false,
       onnotify: (notified, payload) => {
         if (mine === generation && notified === channel) handlers.onPayload(payload)
       },
