@@ -74,11 +74,18 @@ interface ValueRow {
 interface GetRow extends ValueRow {
   /** JSON text; anything else is a corrupted row. */
   readonly spec: unknown
+  /**
+   * The frozen resource that every read this row serves (a coalesced query, a cached row) shares,
+   * made by the first: the spec is parsed once per row, not once per reader.
+   */
+  resource: StoredResource | undefined
 }
 
 interface ListRow {
   readonly total: number
-  readonly item: (GetRow & { readonly mesh: string; readonly name: string }) | undefined
+  readonly item:
+    | (ValueRow & { readonly spec: unknown; readonly mesh: string; readonly name: string })
+    | undefined
 }
 
 /** The columns of `values` (version, creation and modification time), starting at `at`. */
@@ -126,9 +133,10 @@ export async function openSqlStore(
   ) {
     const { sql: text, params } = query.toSQL()
     const prepared = driver.prepare(text)
+    const decodeAll = (rows: readonly Row[]): T[] => rows.map(decode)
     return {
       execute(placeholders: Record<string, string | number>): Promise<T[]> {
-        return prepared.run(fillPlaceholders(params, placeholders)).then((rows) => rows.map(decode))
+        return prepared.run(fillPlaceholders(params, placeholders)).then(decodeAll)
       },
     }
   }
@@ -138,7 +146,13 @@ export async function openSqlStore(
       .select({ ...values, spec: r.spec })
       .from(r)
       .where(keyMatches),
-    (row): GetRow => ({ ...valueColumns(row, 0), spec: row[3] })
+    (row): GetRow => ({
+      version: String(row[0]),
+      creationMs: Number(row[1]),
+      modificationMs: Number(row[2]),
+      spec: row[3],
+      resource: undefined,
+    })
   )
   const createQuery = statement(
     db
@@ -354,9 +368,20 @@ export async function openSqlStore(
 
   // A hot resource (the mesh every request of a client reads) costs one query per round trip, not
   // one per caller.
+  const firstRow = (rows: readonly GetRow[]): GetRow | undefined => rows[0]
+  const getFailed = (error: unknown): never => {
+    throw toStoreError(error, 'get')
+  }
   const readRow = coalesceReads(
     resourceKeyId,
-    (key: ResourceKey) => run('get', () => getQuery.execute(params(key))).then((rows) => rows[0]),
+    // As `run` does, without its closures: this is every read's path.
+    (key: ResourceKey) => {
+      try {
+        return getQuery.execute(params(key)).then(firstRow, getFailed)
+      } catch (error) {
+        return Promise.reject(toStoreError(error, 'get'))
+      }
+    },
     // PGlite runs a query on this thread, to its end, before the next request is parsed: started
     // after the I/O phase instead, one query serves every read that phase brought. On a server the
     // reads arriving during the query's round trip share the next one already; a deferred start
@@ -364,16 +389,9 @@ export async function openSqlStore(
     driver.kind === 'pglite' ? { startQuery: (start) => setImmediate(start) } : {}
   )
 
-  // The reads one row serves (a coalesced query, a cached row) share one frozen resource: the spec
-  // is parsed once per row, not once per reader.
-  const resourcesOfRows = new WeakMap<GetRow, StoredResource>()
   function sharedResource(key: ResourceKey, row: GetRow): StoredResource {
-    let resource = resourcesOfRows.get(row)
-    if (resource === undefined) {
-      resource = deepFreeze(toResource(key, row, parseSpec(key, row.spec)))
-      resourcesOfRows.set(row, resource)
-    }
-    return resource
+    row.resource ??= deepFreeze(toResource(key, row, parseSpec(key, row.spec)))
+    return row.resource
   }
 
   /**

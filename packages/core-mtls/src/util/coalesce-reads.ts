@@ -54,13 +54,8 @@ export function coalesceReads<K, V>(
   const keys = new Map<string, KeyState<K, V>>()
   const startQuery = options.startQuery ?? ((start: () => void) => start())
 
-  function start(id: string, state: KeyState<K, V>): void {
-    const batch = state.next
-    if (batch === undefined) {
-      keys.delete(id)
-      return
-    }
-    state.next = undefined
+  /** Runs the key's query now; the reads arriving meanwhile gather in `state.next`. */
+  function launch(id: string, state: KeyState<K, V>): Promise<V> {
     state.running = true
     let result: Promise<V>
     try {
@@ -74,7 +69,17 @@ export function coalesceReads<K, V>(
       start(id, state)
     }
     result.then(settle, settle)
-    result.then(batch.resolve, batch.reject)
+    return result
+  }
+
+  function start(id: string, state: KeyState<K, V>): void {
+    const batch = state.next
+    if (batch === undefined) {
+      keys.delete(id)
+      return
+    }
+    state.next = undefined
+    launch(id, state).then(batch.resolve, batch.reject)
   }
 
   return (key) => {
@@ -83,6 +88,9 @@ export function coalesceReads<K, V>(
     if (state === undefined) {
       state = { key, running: false, next: undefined }
       keys.set(id, state)
+      // Nothing runs for this key and its query would start at once: no other read can join it, so
+      // it needs no batch of its own (a promise and two closures less on every lone read).
+      if (options.startQuery === undefined) return launch(id, state)
     }
     const joined = state.next
     if (joined !== undefined) return joined.promise
