@@ -63,6 +63,11 @@ export interface SqlStoreSettings {
   readonly readCacheMaxAgeMs: number
   readonly eventRetentionMs: number
   readonly pruneIntervalMs: number
+  /**
+   * Settles when the schema is ready (the migrations, started by the driver). The LISTEN
+   * connection opens meanwhile: it needs no table, and the change sequence is read only after.
+   */
+  readonly migrated?: Promise<unknown>
 }
 
 interface ValueRow {
@@ -345,6 +350,7 @@ export async function openSqlStore(
     },
   })
   try {
+    await settings.migrated
     feed.start(await currentSeq(driver, schema))
   } catch (error) {
     await listening.close().catch(() => {})

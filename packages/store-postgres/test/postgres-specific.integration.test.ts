@@ -2,7 +2,8 @@
  * What only a server shows: migrations under concurrent start, where the objects live, and errors
  * that must not leak the connection string or what was written.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResourceKey } from '@meshca/core-mtls'
@@ -66,6 +67,49 @@ describe('migrations', () => {
     const again = await createPostgresStore({ url: server.url, schema, logger })
     await again.close()
     expect(logger.entries.filter((e) => e.message === 'applied store migrations')).toHaveLength(1)
+  })
+
+  it('that fail make the open fail, with nothing applied and no connection left open', async () => {
+    // The LISTEN connection opens while the migrations run: a failing migration must close it too.
+    const folder = mkdtempSync(join(tmpdir(), 'meshca-migrations-'))
+    try {
+      mkdirSync(join(folder, 'meta'))
+      const entry = { idx: 0, version: '7', when: 1, tag: '0000_broken', breakpoints: true }
+      writeFileSync(
+        join(folder, 'meta', '_journal.json'),
+        JSON.stringify({ version: '7', dialect: 'postgresql', entries: [entry] })
+      )
+      writeFileSync(
+        join(folder, '0000_broken.sql'),
+        'CREATE TABLE "half" (id int);\n--> statement-breakpoint\nCREATE TABLE "broken" ('
+      )
+      const schema = server.newSchema()
+      const error = await rejection(
+        createPostgresStore({
+          url: server.url,
+          schema,
+          migrationsFolder: folder,
+          applicationName: schema,
+        })
+      )
+      expect(isMeshcaError(error) && error.message).toMatch(/^open the store failed/)
+      const [half] = await server.admin.unsafe<{ found: string | null }[]>(
+        `select to_regclass($1)::text as found`,
+        [`"${schema}".half`]
+      )
+      expect(half?.found).toBeNull()
+      // A closed session leaves pg_stat_activity when its backend has exited: shortly after.
+      const sessions = () =>
+        server.admin.unsafe(`select pid from pg_stat_activity where application_name like $1`, [
+          `${schema}-%`,
+        ])
+      for (let waited = 0; (await sessions()).length > 0 && waited < 2000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      expect(await sessions()).toHaveLength(0)
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
   })
 
   it('put every object in the store schema, with "C" collation on the key columns', async () => {
