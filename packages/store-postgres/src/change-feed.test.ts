@@ -76,6 +76,35 @@ describe('change feed', () => {
     expect(feed.lastSeq).toBe(4n)
   })
 
+  it('delivers what it held when a resume before start cannot read the sequence yet', async () => {
+    // The LISTEN connection opens while the schema is migrated: it may drop and come back before
+    // the change sequence exists.
+    const feed = new ChangeFeed(silentLogger)
+    const events: StoreEvent[] = []
+    feed.subscribe((event) => events.push(event))
+    feed.lost()
+    const failing: ReplaySource = {
+      changesAfter: async () => [],
+      currentSeq: async () => {
+        throw new Error('relation "change_seq" does not exist')
+      },
+    }
+    await expect(feed.resume(failing, 60_000)).rejects.toThrow('change_seq')
+    feed.start(5n)
+    feed.receive(payload(6, 'create', 'after'))
+    expect(names(events)).toEqual(['create:after'])
+  })
+
+  it('starts from the sequence read at start even when a notification came first', () => {
+    const feed = new ChangeFeed(silentLogger)
+    feed.receive(payload(3, 'create', 'early'))
+    feed.start(7n)
+    expect(feed.lastSeq).toBe(7n)
+    feed.receive(payload(8, 'create', 'later'))
+    feed.start(7n)
+    expect(feed.lastSeq).toBe(8n)
+  })
+
   it('drops a held notification of a state the replay already went past', async () => {
     const feed = new ChangeFeed(silentLogger)
     feed.start(0n)

@@ -79,7 +79,9 @@ export class ChangeFeed {
 
   /** Where a replay starts when no event has been seen yet. */
   start(currentSeq: bigint): void {
-    this.#lastSeq ??= currentSeq
+    // A notification may have come first (LISTEN opens before the sequence is read): what committed
+    // before this point is the starting state, not something a replay should announce.
+    if (this.#lastSeq === undefined || currentSeq > this.#lastSeq) this.#lastSeq = currentSeq
   }
 
   get lastSeq(): bigint | undefined {
@@ -142,12 +144,14 @@ export class ChangeFeed {
   async resume(source: ReplaySource, retentionMs: number): Promise<void> {
     this.#held ??= []
     const downMs = this.#lostAt === undefined ? 0 : performance.now() - this.#lostAt
-    const lastSeq = this.#lastSeq ?? (await source.currentSeq())
-    const from = lastSeq > REORDER_SLACK ? lastSeq - REORDER_SLACK : 0n
     // The version of each key as the replay left it: a held notification of an older version of the
     // same key is an intermediate state the replay folded away.
     const replayedVersion = new Map<string, bigint>()
     try {
+      // Inside the try: whatever fails, the notifications held meanwhile are delivered (a resume
+      // before `start`, while the schema is still being migrated, cannot read the sequence yet).
+      const lastSeq = this.#lastSeq ?? (await source.currentSeq())
+      const from = lastSeq > REORDER_SLACK ? lastSeq - REORDER_SLACK : 0n
       const replay = inReplayOrder(await source.changesAfter(from))
       let missed = 0
       for (const record of replay) {

@@ -32,6 +32,10 @@ interface KeyState<K, V> {
   next: Batch<V> | undefined
 }
 
+function passThrough<V>(value: V): V {
+  return value
+}
+
 function newBatch<V>(): Batch<V> {
   let resolve!: (value: V) => void
   let reject!: (reason: unknown) => void
@@ -89,8 +93,9 @@ export function coalesceReads<K, V>(
       state = { key, running: false, next: undefined }
       keys.set(id, state)
       // Nothing runs for this key and its query would start at once: no other read can join it, so
-      // it needs no batch of its own (a promise and two closures less on every lone read).
-      if (options.startQuery === undefined) return launch(id, state)
+      // it needs no batch of its own (two closures less on every lone read). A promise of its own
+      // still: a rejection the caller drops is reported, not absorbed by `settle`.
+      if (options.startQuery === undefined) return launch(id, state).then(passThrough)
     }
     const joined = state.next
     if (joined !== undefined) return joined.promise

@@ -22,6 +22,13 @@ describe('deepFreeze', () => {
     expect(Object.isFrozen(cyclic.list)).toBe(true)
   })
 
+  it('freezes a property set on an array, as well as its items', () => {
+    const list = Object.assign([{ n: 1 }], { extra: { n: 2 } })
+    deepFreeze({ list })
+    expect(Object.isFrozen(list[0])).toBe(true)
+    expect(Object.isFrozen(list.extra)).toBe(true)
+  })
+
   it('freezes own properties only, not what an object inherits', () => {
     const inherited = { shared: { n: 1 } }
     const value = Object.create(inherited) as { own: { n: number }; shared: { n: number } }

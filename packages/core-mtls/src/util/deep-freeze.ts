@@ -4,14 +4,11 @@ export function deepFreeze<T>(value: T): T {
   return value
 }
 
-// Every read of a resource freezes its tree: loops over the values in place, rather than arrays of
-// them from Object.values, keep that off the garbage collector.
+// Runs once per stored version read (the store and the ResourceManager share what they freeze):
+// walking the own enumerable properties in place, rather than through an Object.values array per
+// object, keeps that off the garbage collector. Arrays too, so that a property set on one is frozen.
 function freezeTree(value: object): void {
   Object.freeze(value)
-  if (Array.isArray(value)) {
-    for (const child of value) deepFreeze(child)
-    return
-  }
   for (const key in value) {
     if (Object.hasOwn(value, key)) deepFreeze((value as Record<string, unknown>)[key])
   }
