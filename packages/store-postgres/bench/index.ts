@@ -11,6 +11,7 @@
  * NOTIFY per row (a payload of the store's size) and a listener in this process. Its inserts and
  * updates are a second, informational baseline: how much of the store's overhead is that mechanism
  * (issue 3 asks for events to every instance over LISTEN/NOTIFY), and how much is the store's own.
+ * On PostgreSQL that table is in a database of its own, created and dropped here.
  *
  * Usage: npm run bench -w packages/store-postgres -- [--count 10000] [--rounds 3]
  *        [--scope postgres|pglite] [--reporter pretty|json]
@@ -59,7 +60,17 @@ interface Engine {
 
 async function postgresEngine(): Promise<Engine> {
   const sql = postgres(serverUrl, { max: 1, onnotice: () => {} })
-  const listener = postgres(serverUrl, { max: 1, onnotice: () => {} })
+  // The NOTIFY baseline lives in a database of its own: a backend that LISTENs is woken by every
+  // notification of its database, whatever the channel, so a listener beside the store's table
+  // would tax the store's writes and the store's listener the baseline's.
+  const notifyDatabase = `meshca_bench_notify_${Date.now().toString(36)}`
+  await sql.unsafe(`create database "${notifyDatabase}"`)
+  const notifyUrl = new URL(serverUrl)
+  notifyUrl.pathname = `/${notifyDatabase}`
+  const notifySql = postgres(notifyUrl.toString(), { max: 1, onnotice: () => {} })
+  const listener = postgres(notifyUrl.toString(), { max: 1, onnotice: () => {} })
+  const notifiedTables = new Set<string>()
+  const clientFor = (table: string) => (notifiedTables.has(table) ? notifySql : sql)
   return {
     name: 'PostgreSQL',
     openStore: (schema) => createPostgresStore({ url: serverUrl, schema, poolSize: 4 }),
@@ -68,7 +79,10 @@ async function postgresEngine(): Promise<Engine> {
         await sql.unsafe(`create table ${table} (k text primary key, v text not null)`)
       },
       async setupNotified(table, channel) {
-        await sql.unsafe(notifiedTableSql(table, channel))
+        notifiedTables.add(table)
+        const schema = table.slice(0, table.indexOf('.'))
+        await notifySql.unsafe(`create schema if not exists ${schema}`)
+        await notifySql.unsafe(notifiedTableSql(table, channel))
         let received = 0
         await listener.listen(channel, () => {
           received += 1
@@ -76,22 +90,29 @@ async function postgresEngine(): Promise<Engine> {
         return () => received
       },
       async insert(table, key, value) {
-        await sql.unsafe(`insert into ${table} (k, v) values ($1, $2)`, [key, value], {
+        await clientFor(table).unsafe(`insert into ${table} (k, v) values ($1, $2)`, [key, value], {
           prepare: true,
         })
       },
       async select(table, key) {
-        await sql.unsafe(`select v from ${table} where k = $1`, [key], { prepare: true })
-      },
-      async update(table, key, value) {
-        await sql.unsafe(`update ${table} set v = $2 where k = $1`, [key, value], {
+        await clientFor(table).unsafe(`select v from ${table} where k = $1`, [key], {
           prepare: true,
         })
       },
-      close: () => listener.end({ timeout: 5 }),
+      async update(table, key, value) {
+        await clientFor(table).unsafe(`update ${table} set v = $2 where k = $1`, [key, value], {
+          prepare: true,
+        })
+      },
+      close: async () => {
+        await listener.end({ timeout: 5 })
+        await notifySql.end({ timeout: 5 })
+        await sql.unsafe(`drop database if exists "${notifyDatabase}" with (force)`)
+      },
     },
     dropSchema: async (schema) => {
       await sql.unsafe(`drop schema if exists "${schema}" cascade`)
+      await notifySql.unsafe(`drop schema if exists "${schema}" cascade`)
     },
     close: () => sql.end({ timeout: 5 }),
   }
