@@ -153,16 +153,31 @@ export async function openSqlStore(
     const { sql: text, params } = query.toSQL()
     const prepared = driver.prepare(text)
     const decodeAll = (rows: readonly Row[]): T[] => rows.map(decode)
+    const decodeFirst = (rows: readonly Row[]): T | undefined => {
+      const row = rows[0]
+      return row === undefined ? undefined : decode(row)
+    }
+    function start<R>(
+      action: string,
+      placeholders: Record<string, string | number>,
+      decodeRows: (rows: readonly Row[]) => R
+    ): Promise<R> {
+      try {
+        return prepared
+          .run(fillPlaceholders(params, placeholders))
+          .then(decodeRows, failedAs(action))
+      } catch (error) {
+        return Promise.reject(toStoreError(error, action))
+      }
+    }
     return {
-      execute(action: string, placeholders: Record<string, string | number>): Promise<T[]> {
-        try {
-          return prepared
-            .run(fillPlaceholders(params, placeholders))
-            .then(decodeAll, failedAs(action))
-        } catch (error) {
-          return Promise.reject(toStoreError(error, action))
-        }
-      },
+      execute: (action: string, placeholders: Record<string, string | number>): Promise<T[]> =>
+        start(action, placeholders, decodeAll),
+      /** The first row only: a read by key, one step shorter than `execute` (it is the hot path). */
+      first: (
+        action: string,
+        placeholders: Record<string, string | number>
+      ): Promise<T | undefined> => start(action, placeholders, decodeFirst),
     }
   }
 
@@ -394,10 +409,9 @@ export async function openSqlStore(
 
   // A hot resource (the mesh every request of a client reads) costs one query per round trip, not
   // one per caller.
-  const firstRow = (rows: readonly GetRow[]): GetRow | undefined => rows[0]
   const readRow = coalesceReads(
     resourceKeyId,
-    (key: ResourceKey) => getQuery.execute('get', params(key)).then(firstRow),
+    (key: ResourceKey) => getQuery.first('get', params(key)),
     // PGlite runs a query on this thread, to its end, before the next request is parsed: started
     // after the I/O phase instead, one query serves every read that phase brought. On a server the
     // reads arriving during the query's round trip share the next one already; a deferred start
