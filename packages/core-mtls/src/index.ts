@@ -330,5 +330,6 @@ export {
 } from './tokens/user-token.ts'
 export { type CoalescedRead, coalesceReads } from './util/coalesce-reads.ts'
 export { deepFreeze } from './util/deep-freeze.ts'
+export { frozenDate } from './util/frozen-date.ts'
 export { LruMap } from './util/lru-map.ts'
 export { indexPath, joinPath, ViolationList } from './validation.ts'

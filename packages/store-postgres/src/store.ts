@@ -419,9 +419,23 @@ export async function openSqlStore(
     driver.kind === 'pglite' ? { startQuery: (start) => setImmediate(start) } : {}
   )
 
+  /**
+   * What a read of `row` hands out: the spec, parsed and frozen once per row, is shared by every
+   * reader of the row (coalesced reads, cached rows); the Dates are each reader's own, since the
+   * Store port lets a caller change them (and freezing a Date does not stop `setTime`).
+   */
   function sharedResource(key: ResourceKey, row: GetRow): StoredResource {
     row.resource ??= deepFreeze(toResource(key, row, parseSpec(key, row.spec)))
-    return row.resource
+    const shared = row.resource
+    return {
+      type: shared.type,
+      mesh: shared.mesh,
+      name: shared.name,
+      version: shared.version,
+      creationTime: new Date(shared.creationTime.getTime()),
+      modificationTime: new Date(shared.modificationTime.getTime()),
+      spec: shared.spec,
+    }
   }
 
   /**

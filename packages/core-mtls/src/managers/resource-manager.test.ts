@@ -33,6 +33,21 @@ describe('ResourceManager reads', () => {
     expect(listed.items[0]).toBe(first)
   })
 
+  it('shares Dates that no reader can change under another', async () => {
+    const { resources } = await setup()
+    const created = await resources.create(permission('p', 'web'))
+    const at = created.meta?.creationTime.getTime()
+    const first = await resources.get('TrafficPermission', 'default', 'p')
+    expect(() => first?.meta?.creationTime.setTime(0)).toThrow(TypeError)
+    expect(() => first?.meta?.modificationTime.setFullYear(1970)).toThrow(TypeError)
+    const second = await resources.get('TrafficPermission', 'default', 'p')
+    expect(second?.meta?.creationTime.getTime()).toBe(at)
+    expect(second?.meta?.creationTime).toBeInstanceOf(Date)
+    // What create returned is the caller's own: not shared, so not frozen.
+    created.meta?.creationTime.setTime(0)
+    expect(second?.meta?.creationTime.getTime()).toBe(at)
+  })
+
   it('decodes a new version, whoever wrote it', async () => {
     const { store, resources } = await setup()
     const created = await resources.create(permission('p', 'web'))

@@ -5,6 +5,7 @@ import type { Resource } from '../resources/resource.ts'
 import { isMeshScoped, type ResourceType, resourceKeyId } from '../resources/types.ts'
 import { validateResource } from '../resources/validate.ts'
 import { deepFreeze } from '../util/deep-freeze.ts'
+import { frozenDate } from '../util/frozen-date.ts'
 import { LruMap } from '../util/lru-map.ts'
 
 /** Types whose specs pass through this manager; Secrets go through the SecretManager (encryption). */
@@ -83,7 +84,14 @@ export function createResourceManager(store: Store): ResourceManager {
     const id = resourceKeyId(row)
     const known = decoded.get(id)
     if (known !== undefined && known.meta?.version === row.version) return known as Resource<T>
-    const resource = deepFreeze(decodeStored(type, row))
+    // Shared by every reader of this version: its Dates too must be ones nobody can change.
+    const resource = deepFreeze(
+      decodeStored(type, {
+        ...row,
+        creationTime: frozenDate(row.creationTime),
+        modificationTime: frozenDate(row.modificationTime),
+      })
+    )
     decoded.set(id, resource)
     return resource
   }

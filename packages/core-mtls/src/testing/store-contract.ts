@@ -615,6 +615,26 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
         expect(listed?.creationTime.getTime()).toBe(original)
         expect(listed?.modificationTime.getTime()).toBe(original)
       })
+
+      it('gives every reader Dates of its own, also readers of one version at once', async () => {
+        const store = await openStore()
+        const key = secretKey('default', 'timed-shared')
+        const created = await store.create(key, { n: 0 })
+        const original = created.creationTime.getTime()
+        // Reads that run together may share a query, and a store may keep what it read: neither
+        // may let one reader's change of a Date reach another reader.
+        const [first, second] = await Promise.all([store.get(key), store.get(key)])
+        first?.creationTime.setTime(0)
+        first?.modificationTime.setTime(0)
+        expect(second?.creationTime.getTime()).toBe(original)
+        expect(second?.modificationTime.getTime()).toBe(original)
+        const later = await store.get(key)
+        expect(later?.creationTime.getTime()).toBe(original)
+        expect(later?.modificationTime.getTime()).toBe(original)
+        later?.creationTime.setTime(0)
+        const again = await store.get(key)
+        expect(again?.creationTime.getTime()).toBe(original)
+      })
     })
 
     describe('specs', () => {
