@@ -53,3 +53,10 @@ export function leaderLockKey(schema: string, name: string): number {
  * notification of a deletion without its tombstone in `events`. Only the PGlite store sets it; PostgreSQL sessions pin it to `log`.
  */
 export const CHANGE_LOG_SETTING = 'meshca.change_log'
+
+/**
+ * The session setting the triggers read (migration 0006): `store` says that the session's inserts
+ * and updates of resources stamp and announce themselves (store.ts), so the triggers skip them.
+ * Only the PostgreSQL store's query connections set it.
+ */
+export const WRITER_SETTING = 'meshca.writer'

@@ -18,6 +18,7 @@ import type {
 } from '@meshca/core-mtls'
 import { coalesceReads, deepFreeze, MeshcaError, resourceKeyId } from '@meshca/core-mtls'
 import { and, eq, fillPlaceholders, gt, sql } from 'drizzle-orm'
+import type { TypedQueryBuilder } from 'drizzle-orm/query-builders/query-builder'
 import type { ChangeRecord, ReplaySource } from './change-feed.ts'
 import { ChangeFeed, parseChangePayload } from './change-feed.ts'
 import { encodeCursor } from './cursor.ts'
@@ -196,25 +197,69 @@ export async function openSqlStore(
       resource: undefined,
     })
   )
-  const createQuery = statement(
-    db
-      .insert(r)
-      .values({
-        type: sql.placeholder('type'),
-        mesh: sql.placeholder('mesh'),
-        name: sql.placeholder('name'),
-        spec: sql.placeholder('spec'),
+  const insertRow = db
+    .insert(r)
+    .values({
+      type: sql.placeholder('type'),
+      mesh: sql.placeholder('mesh'),
+      name: sql.placeholder('name'),
+      spec: sql.placeholder('spec'),
+    })
+    .onConflictDoNothing()
+  const newSpec = { spec: sql`${sql.placeholder('spec')}` }
+  const keyAndVersionMatch = and(keyMatches, versionMatches)
+  const written = {
+    version: r.version,
+    type: r.type,
+    mesh: r.mesh,
+    name: r.name,
+    creationTime: r.creationTime,
+    modificationTime: r.modificationTime,
+  }
+  const channel = changeChannel(schema)
+  /**
+   * A create or update that stamps and announces itself, for a session whose writes the triggers
+   * skip (`writesAnnounceThemselves`, migration 0006): the `values` of the row it wrote, and the
+   * notification the trigger would have sent, with the same payload, in the same transaction.
+   */
+  function announced(
+    action: 'create' | 'update',
+    write: TypedQueryBuilder<typeof written, unknown>
+  ) {
+    const row = db.$with('written').as(write)
+    return db
+      .with(row)
+      .select({
+        version: sql<string>`${row.version}::text`,
+        creationMs: sql<number>`round(date_part('epoch', ${row.creationTime}) * 1000)`,
+        modificationMs: sql<number>`round(date_part('epoch', ${row.modificationTime}) * 1000)`,
+        notified: sql`pg_notify(${channel}, json_build_object('seq', ${row.version}::text, 'action', ${sql.raw(`'${action}'`)}, 'type', ${row.type}, 'mesh', ${row.mesh}, 'name', ${row.name}, 'version', ${row.version}::text)::text)`,
       })
-      .onConflictDoNothing()
-      .returning(values),
+      .from(row)
+  }
+  const selfAnnouncing = driver.writesAnnounceThemselves
+  const createQuery = statement(
+    selfAnnouncing
+      ? announced('create', insertRow.returning(written))
+      : insertRow.returning(values),
     (row) => valueColumns(row, 0)
   )
   const updateQuery = statement(
-    db
-      .update(r)
-      .set({ spec: sql`${sql.placeholder('spec')}` })
-      .where(and(keyMatches, versionMatches))
-      .returning(values),
+    selfAnnouncing
+      ? announced(
+          'update',
+          db
+            .update(r)
+            .set({
+              ...newSpec,
+              // What the BEFORE UPDATE trigger does for every other writer (migration 0002).
+              version: sql`default`,
+              modificationTime: sql`greatest(now(), ${r.modificationTime} + interval '1 millisecond')`,
+            })
+            .where(keyAndVersionMatch)
+            .returning(written)
+        )
+      : db.update(r).set(newSpec).where(keyAndVersionMatch).returning(values),
     (row) => valueColumns(row, 0)
   )
   const deleteQuery = statement(
@@ -360,7 +405,6 @@ export async function openSqlStore(
   const cached = rowCache.maxBytes > 0
 
   let listening: ListenHandle | undefined
-  const channel = changeChannel(schema)
   listening = await driver.listen(channel, {
     onPayload: (payload) => {
       if (cached) {

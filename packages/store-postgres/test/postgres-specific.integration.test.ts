@@ -3,6 +3,7 @@
  * that must not leak the connection string or what was written.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
@@ -11,8 +12,13 @@ import { isMeshcaError } from '@meshca/core-mtls'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PostgresStore } from '../src/index.ts'
-import { createPostgresStore, MIGRATIONS_TABLE, openStore } from '../src/index.ts'
-import { recordingLogger } from './support/recording-logger.ts'
+import {
+  createPostgresStore,
+  defaultMigrationsFolder,
+  MIGRATIONS_TABLE,
+  openStore,
+} from '../src/index.ts'
+import { recordingLogger, sleep, waitFor } from './support/recording-logger.ts'
 import type { TestPostgres } from './support/test-postgres.ts'
 import { connectTestPostgres } from './support/test-postgres.ts'
 
@@ -39,6 +45,14 @@ async function rejection(action: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection')
 }
 
+/** How many migrations this build has: its journal's entries. */
+async function committedMigrations(): Promise<number> {
+  const journal = JSON.parse(
+    await readFile(join(defaultMigrationsFolder(), 'meta', '_journal.json'), 'utf8')
+  ) as { readonly entries: readonly unknown[] }
+  return journal.entries.length
+}
+
 describe('migrations', () => {
   it('are applied exactly once when several instances start at once', async () => {
     const schema = server.newSchema()
@@ -51,9 +65,10 @@ describe('migrations', () => {
     try {
       const applied = logger.entries.filter((entry) => entry.message === 'applied store migrations')
       expect(applied).toHaveLength(1)
-      expect(applied[0]?.fields.applied).toBe(6)
+      const migrations = await committedMigrations()
+      expect(applied[0]?.fields.applied).toBe(migrations)
       const rows = await server.admin.unsafe(`select hash from "${schema}"."${MIGRATIONS_TABLE}"`)
-      expect(rows).toHaveLength(6)
+      expect(rows).toHaveLength(migrations)
       // All six work on the same tables.
       const created = await Promise.all(
         stores.map((store, index) => store.create(secret(`from-${index}`), {}))
@@ -257,6 +272,60 @@ describe('the change log on PostgreSQL', () => {
       }
     } finally {
       await server.admin.unsafe(`drop database if exists "${database}" with (force)`)
+    }
+  })
+})
+
+describe("the store's own writes on PostgreSQL", () => {
+  it('stamp and announce themselves once, as the triggers do for any other writer', async () => {
+    const schema = server.newSchema()
+    const store = await createPostgresStore({ url: server.url, schema, poolSize: 1 })
+    const listener = postgres(server.url, { max: 1, onnotice: () => {} })
+    const heard: Record<string, string>[] = []
+    try {
+      await listener.listen(`${schema}.changes`, (payload) => heard.push(JSON.parse(payload)))
+      const key = secret('self')
+      const created = await store.create(key, { n: 0 })
+      const updated = await store.update(key, { n: 1 }, created.version)
+      // One sequence value per write: the BEFORE UPDATE trigger did not stamp the row again.
+      expect(BigInt(updated.version) - BigInt(created.version)).toBe(1n)
+      expect(updated.modificationTime.getTime()).toBeGreaterThan(created.modificationTime.getTime())
+      expect(updated.creationTime.getTime()).toBe(created.creationTime.getTime())
+
+      // A writer without the store's session setting, as psql: the triggers stamp and announce.
+      const table = `"${schema}".resources`
+      await server.admin.unsafe(`update ${table} set spec = '{"n":2}' where name = 'self'`)
+      await server.admin.unsafe(
+        `insert into ${table} (type, mesh, name, spec) values ('Secret', 'default', 'typed', '{}')`
+      )
+      const [edited] = await server.admin.unsafe<{ version: string }[]>(
+        `select version::text from ${table} where name = 'self'`
+      )
+      expect(BigInt(edited?.version ?? '0')).toBeGreaterThan(BigInt(updated.version))
+      await waitFor(() => heard.length === 4, 'four notifications')
+      // The same payload whoever wrote, one notification per write.
+      const [typed] = await server.admin.unsafe<{ version: string }[]>(
+        `select version::text from ${table} where name = 'typed'`
+      )
+      const payload = (action: string, name: string, version: string | undefined) => ({
+        seq: version,
+        action,
+        type: 'Secret',
+        mesh: 'default',
+        name,
+        version,
+      })
+      expect(heard).toEqual([
+        payload('create', 'self', created.version),
+        payload('update', 'self', updated.version),
+        payload('update', 'self', edited?.version),
+        payload('create', 'typed', typed?.version),
+      ])
+      await sleep(50)
+      expect(heard).toHaveLength(4)
+    } finally {
+      await listener.end()
+      await store.close()
     }
   })
 })

@@ -76,6 +76,8 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
       // PGlite queues the callbacks of a commit's notifications while it runs the commit, ahead of
       // the writer's continuation and of the next query.
       notifiesBeforeWriteReturns: true,
+      // The session may be the embedder's too, and its writes must go through the triggers.
+      writesAnnounceThemselves: false,
       prepare: (text) => prepareOnPglite(database, text),
       async listen(channel, handlers) {
         const unlisten = await database.listen(`"${channel}"`, handlers.onPayload)

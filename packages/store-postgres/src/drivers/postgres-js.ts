@@ -19,7 +19,7 @@ import type {
 } from '../driver.ts'
 import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
 import { applyMigrations } from '../migrate.ts'
-import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA } from '../names.ts'
+import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA, WRITER_SETTING } from '../names.ts'
 import type { CommonStoreOptions } from '../options.ts'
 import {
   DEFAULT_EVENT_RETENTION_MS,
@@ -99,7 +99,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       },
     })
 
-  const pool = connect('store', { max: options.poolSize ?? 10 })
+  // Its creates and updates stamp and announce themselves: the triggers skip them (migration 0006).
+  const pool = connect('store', {
+    max: options.poolSize ?? 10,
+    connection: { [WRITER_SETTING]: 'store' },
+  })
   // Awaited by openSqlStore after it opened the LISTEN connection, which saves a connection's setup
   // (about 15 ms here) on every start; a failure is reported there.
   const migrated = applyMigrations(asDatabase(drizzle(pool)), {
@@ -122,6 +126,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     }),
     // The notification travels on another connection and may land after the writer has its answer.
     notifiesBeforeWriteReturns: false,
+    writesAnnounceThemselves: true,
     listen: (channel, handlers) =>
       startListening({ channel, handlers, logger, listenCheckMs, connect }),
     openLockSession: async ({ idleTimeoutMs }) =>

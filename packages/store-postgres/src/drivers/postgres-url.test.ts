@@ -87,6 +87,10 @@ describe('postgresTarget', () => {
       'postgres://db/cp?meshca.change_log=notify',
       'cannot set meshca.change_log: the change log is what a reconnect replays',
     ],
+    [
+      'postgres://db/cp?meshca.writer=store',
+      'cannot set meshca.writer: the store sets it on its own connections',
+    ],
   ])('refuses %j', (url, message) => {
     expect(() => postgresTarget(url)).toThrow(
       expect.objectContaining({ code: 'INVALID', violations: [{ field: 'url', message }] })

@@ -7,7 +7,7 @@
  * socket: `postgres:///cp?host=/var/run/postgresql` or `postgres://%2Fvar%2Frun%2Fpostgresql/cp`.
  */
 import { MeshcaError } from '@meshca/core-mtls'
-import { CHANGE_LOG_SETTING } from '../names.ts'
+import { CHANGE_LOG_SETTING, WRITER_SETTING } from '../names.ts'
 
 export interface PostgresTarget {
   /** The URL to give postgres.js, without the parameters below. */
@@ -70,6 +70,9 @@ export function postgresTarget(text: string): PostgresTarget {
       throw invalidUrl(
         `cannot set ${CHANGE_LOG_SETTING}: the change log is what a reconnect replays`
       )
+    }
+    if (name === WRITER_SETTING) {
+      throw invalidUrl(`cannot set ${WRITER_SETTING}: the store sets it on its own connections`)
     }
     if (!LIBPQ_PARAMETERS.has(name)) {
       kept.push(pair)
