@@ -105,9 +105,12 @@ async function postgresEngine(): Promise<Engine> {
         })
       },
       close: async () => {
-        await listener.end({ timeout: 5 })
-        await notifySql.end({ timeout: 5 })
-        await sql.unsafe(`drop database if exists "${notifyDatabase}" with (force)`)
+        try {
+          await listener.end({ timeout: 5 })
+          await notifySql.end({ timeout: 5 })
+        } finally {
+          await sql.unsafe(`drop database if exists "${notifyDatabase}" with (force)`)
+        }
       },
     },
     dropSchema: async (schema) => {

@@ -15,7 +15,7 @@ import type { MigrationMeta } from 'drizzle-orm/migrator'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import type { SqlDatabase } from './driver.ts'
 import { queryRows } from './driver.ts'
-import { LOCK_NAMESPACE, migrationLockKey } from './names.ts'
+import { LOCK_NAMESPACE, migrationLockKey, WRITER_SETTING } from './names.ts'
 
 export const MIGRATIONS_TABLE = '__drizzle_migrations'
 
@@ -49,6 +49,9 @@ export async function applyMigrations(db: SqlDatabase, options: MigrateOptions):
   return db.transaction(async (tx) => {
     const run = (query: ReturnType<typeof sql>) => tx.execute(query)
     await run(sql`select set_config('lock_timeout', ${lockTimeout}, true)`)
+    // The pool's sessions skip the triggers (WRITER_SETTING): a migration that writes resources
+    // must go through them, as any writer by hand does.
+    await run(sql`select set_config(${WRITER_SETTING}, '', true)`)
     // Waits for an instance that is migrating this schema right now; released at commit.
     await run(
       sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}::int4, ${migrationLockKey(schema)}::int4)`

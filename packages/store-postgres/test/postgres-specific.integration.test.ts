@@ -2,7 +2,15 @@
  * What only a server shows: migrations under concurrent start, where the objects live, and errors
  * that must not leak the connection string or what was written.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -323,9 +331,100 @@ describe("the store's own writes on PostgreSQL", () => {
       ])
       await sleep(50)
       expect(heard).toHaveLength(4)
+      // Identical notifications of one transaction are folded into one: what shows that the store's
+      // writes skip the change trigger is its condition.
+      const triggers = await server.admin.unsafe<{ name: string; conditional: boolean }[]>(
+        `select tgname as name, tgqual is not null as conditional from pg_trigger
+         where tgrelid = '${table}'::regclass and not tgisinternal order by tgname`
+      )
+      expect(triggers).toEqual([
+        { name: 'resources_record_change', conditional: true },
+        { name: 'resources_record_delete', conditional: false },
+        { name: 'resources_stamp_update', conditional: true },
+      ])
     } finally {
       await listener.end()
       await store.close()
+    }
+  })
+
+  it("leave a session that claims the store's setting unable to change a key or reuse a version", async () => {
+    const schema = server.newSchema()
+    const store = await createPostgresStore({ url: server.url, schema, poolSize: 1 })
+    const session = postgres(server.url, {
+      max: 1,
+      onnotice: () => {},
+      connection: { 'meshca.writer': 'store' },
+    })
+    try {
+      const created = await store.create(secret('kept'), {})
+      const table = `"${schema}".resources`
+      await expect(
+        session.unsafe(`update ${table} set name = 'renamed' where name = 'kept'`)
+      ).rejects.toThrow(/cannot change/)
+      await session.unsafe(`update ${table} set spec = '{"n":1}', version = 1 where name = 'kept'`)
+      const [row] = await session.unsafe<{ version: string; moved: boolean }[]>(
+        `select version::text, modification_time > creation_time as moved from ${table} where name = 'kept'`
+      )
+      expect(BigInt(row?.version ?? '0')).toBeGreaterThan(BigInt(created.version))
+      expect(row?.moved).toBe(true)
+    } finally {
+      await session.end()
+      await store.close()
+    }
+  })
+
+  it('leave migrations that write resources to the triggers', async () => {
+    const schema = server.newSchema()
+    const folder = mkdtempSync(join(tmpdir(), 'meshca-migrations-'))
+    try {
+      cpSync(defaultMigrationsFolder(), folder, { recursive: true })
+      const journalFile = join(folder, 'meta', '_journal.json')
+      const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as {
+        entries: { idx: number; version: string; when: number; tag: string; breakpoints: boolean }[]
+      }
+      const tag = '9999_data'
+      journal.entries.push({
+        idx: journal.entries.length,
+        version: '7',
+        when: (journal.entries.at(-1)?.when ?? 0) + 1,
+        tag,
+        breakpoints: true,
+      })
+      writeFileSync(journalFile, JSON.stringify(journal))
+      writeFileSync(
+        join(folder, `${tag}.sql`),
+        `INSERT INTO "resources" ("type", "mesh", "name", "spec") VALUES ('Secret', 'default', 'seeded', '{}');
+--> statement-breakpoint
+UPDATE "resources" SET "spec" = '{"n":1}' WHERE "name" = 'seeded';`
+      )
+      const listener = postgres(server.url, { max: 1, onnotice: () => {} })
+      const heard: string[] = []
+      await listener.listen(`${schema}.changes`, (payload) => {
+        heard.push((JSON.parse(payload) as { action: string }).action)
+      })
+      const store = await createPostgresStore({
+        url: server.url,
+        schema,
+        poolSize: 1,
+        migrationsFolder: folder,
+      })
+      try {
+        const seeded = await store.get(secret('seeded'))
+        expect(seeded?.spec).toEqual({ n: 1 })
+        // Announced and stamped by the triggers, as a hand edit would be.
+        await waitFor(() => heard.length === 2, "the migration's two notifications")
+        expect(heard).toEqual(['create', 'update'])
+        const [sequence] = await server.admin.unsafe<{ last: string }[]>(
+          `select last_value::text as last from "${schema}".change_seq`
+        )
+        expect(seeded?.version).toBe(sequence?.last)
+      } finally {
+        await listener.end()
+        await store.close()
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
     }
   })
 })

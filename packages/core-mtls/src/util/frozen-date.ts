@@ -34,8 +34,11 @@ for (const name of SETTERS) {
 }
 
 /**
- * A Date that can be handed to many readers: what one of them does cannot change it under the
- * others (a plain Date can be changed through `setTime` and friends even when frozen).
+ * A Date that can be handed to many readers: what one of them does by mistake cannot change it
+ * under the others (a plain Date can be changed through `setTime` and friends even when frozen).
+ * A guard, not a wall: `Date.prototype.setTime.call(date, 0)` still changes it. It is a subclass,
+ * so deep-equality checks that compare prototypes (`toStrictEqual`, `util.isDeepStrictEqual`) tell
+ * it from a plain Date of the same time; `toEqual` and `getTime()` do not.
  */
 export function frozenDate(time: Date | number): Date {
   return Object.freeze(new FrozenDate(typeof time === 'number' ? time : time.getTime()))

@@ -88,7 +88,15 @@ describe('postgresTarget', () => {
       'cannot set meshca.change_log: the change log is what a reconnect replays',
     ],
     [
+      'postgres://db/cp?MESHCA.CHANGE_LOG=notify',
+      'cannot set meshca.change_log: the change log is what a reconnect replays',
+    ],
+    [
       'postgres://db/cp?meshca.writer=store',
+      'cannot set meshca.writer: the store sets it on its own connections',
+    ],
+    [
+      'postgres://db/cp?Meshca.Writer=none',
       'cannot set meshca.writer: the store sets it on its own connections',
     ],
   ])('refuses %j', (url, message) => {

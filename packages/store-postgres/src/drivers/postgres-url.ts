@@ -66,12 +66,14 @@ export function postgresTarget(text: string): PostgresTarget {
     if (pair === '') continue
     const equals = pair.indexOf('=')
     const name = decoded(equals === -1 ? pair : pair.slice(0, equals), 'a parameter name')
-    if (name === CHANGE_LOG_SETTING) {
+    // The server reads setting names in any case, and a URL's parameters win over the client's.
+    const setting = name.toLowerCase()
+    if (setting === CHANGE_LOG_SETTING) {
       throw invalidUrl(
         `cannot set ${CHANGE_LOG_SETTING}: the change log is what a reconnect replays`
       )
     }
-    if (name === WRITER_SETTING) {
+    if (setting === WRITER_SETTING) {
       throw invalidUrl(`cannot set ${WRITER_SETTING}: the store sets it on its own connections`)
     }
     if (!LIBPQ_PARAMETERS.has(name)) {
