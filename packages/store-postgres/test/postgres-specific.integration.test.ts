@@ -348,32 +348,6 @@ describe("the store's own writes on PostgreSQL", () => {
     }
   })
 
-  it("leave a session that claims the store's setting unable to change a key or reuse a version", async () => {
-    const schema = server.newSchema()
-    const store = await createPostgresStore({ url: server.url, schema, poolSize: 1 })
-    const session = postgres(server.url, {
-      max: 1,
-      onnotice: () => {},
-      connection: { 'meshca.writer': 'store' },
-    })
-    try {
-      const created = await store.create(secret('kept'), {})
-      const table = `"${schema}".resources`
-      await expect(
-        session.unsafe(`update ${table} set name = 'renamed' where name = 'kept'`)
-      ).rejects.toThrow(/cannot change/)
-      await session.unsafe(`update ${table} set spec = '{"n":1}', version = 1 where name = 'kept'`)
-      const [row] = await session.unsafe<{ version: string; moved: boolean }[]>(
-        `select version::text, modification_time > creation_time as moved from ${table} where name = 'kept'`
-      )
-      expect(BigInt(row?.version ?? '0')).toBeGreaterThan(BigInt(created.version))
-      expect(row?.moved).toBe(true)
-    } finally {
-      await session.end()
-      await store.close()
-    }
-  })
-
   it('leave migrations that write resources to the triggers', async () => {
     const schema = server.newSchema()
     const folder = mkdtempSync(join(tmpdir(), 'meshca-migrations-'))
