@@ -81,10 +81,10 @@ interface GetRow extends ValueRow {
   /** JSON text; anything else is a corrupted row. */
   readonly spec: unknown
   /**
-   * The frozen resource that every read this row serves (a coalesced query, a cached row) shares,
-   * made by the first: the spec is parsed once per row, not once per reader.
+   * The parsed, frozen spec that every read this row serves (a coalesced query, a cached row)
+   * shares, made by the first: the spec is parsed once per row, not once per reader.
    */
-  resource: StoredResource | undefined
+  parsedSpec: JsonObject | undefined
 }
 
 interface ListRow {
@@ -115,13 +115,17 @@ export async function openSqlStore(
   const { schema, logger, maxSpecBytes } = settings
   const { resources: r, events: e, instances: inst } = defineStoreTables(schema)
 
-  const values = {
-    version: sql<string>`${r.version}::text`,
-    // date_part is float8 all the way; extract() computes in numeric, about 10 us more per row read.
-    // The columns hold whole milliseconds, so rounding recovers them exactly.
-    creationMs: sql<number>`round(date_part('epoch', ${r.creationTime}) * 1000)`,
-    modificationMs: sql<number>`round(date_part('epoch', ${r.modificationTime}) * 1000)`,
+  /** What a query returns of a row written or read (`ValueRow`), from its table or a CTE's columns. */
+  function valuesOf(row: { version: unknown; creationTime: unknown; modificationTime: unknown }) {
+    return {
+      version: sql<string>`${row.version}::text`,
+      // date_part is float8 all the way; extract() computes in numeric, about 10 us more per row
+      // read. The columns hold whole milliseconds, so rounding recovers them exactly.
+      creationMs: sql<number>`round(date_part('epoch', ${row.creationTime}) * 1000)`,
+      modificationMs: sql<number>`round(date_part('epoch', ${row.modificationTime}) * 1000)`,
+    }
   }
+  const values = valuesOf(r)
   const keyMatches = and(
     eq(r.type, sql.placeholder('type')),
     eq(r.mesh, sql.placeholder('mesh')),
@@ -187,14 +191,14 @@ export async function openSqlStore(
       .select({ ...values, spec: r.spec })
       .from(r)
       .where(keyMatches),
-    // valueColumns' fields written out, not spread: a spread object that later gets its `resource`
+    // valueColumns' fields written out, not spread: a spread object that later gets its `parsedSpec`
     // set costs about 5 us more per read (measured with a driver that answers at once).
     (row): GetRow => ({
       version: String(row[0]),
       creationMs: Number(row[1]),
       modificationMs: Number(row[2]),
       spec: row[3],
-      resource: undefined,
+      parsedSpec: undefined,
     })
   )
   const insertRow = db
@@ -230,9 +234,7 @@ export async function openSqlStore(
     return db
       .with(row)
       .select({
-        version: sql<string>`${row.version}::text`,
-        creationMs: sql<number>`round(date_part('epoch', ${row.creationTime}) * 1000)`,
-        modificationMs: sql<number>`round(date_part('epoch', ${row.modificationTime}) * 1000)`,
+        ...valuesOf(row),
         notified: sql`pg_notify(${channel}, json_build_object('seq', ${row.version}::text, 'action', ${sql.raw(`'${action}'`)}, 'type', ${row.type}, 'mesh', ${row.mesh}, 'name', ${row.name}, 'version', ${row.version}::text)::text)`,
       })
       .from(row)
@@ -465,21 +467,12 @@ export async function openSqlStore(
 
   /**
    * What a read of `row` hands out: the spec, parsed and frozen once per row, is shared by every
-   * reader of the row (coalesced reads, cached rows); the Dates are each reader's own, since the
-   * Store port lets a caller change them (and freezing a Date does not stop `setTime`).
+   * reader of the row (coalesced reads, cached rows); the resource and its Dates are each reader's
+   * own, since the Store port lets a caller change them (and freezing a Date does not stop `setTime`).
    */
   function sharedResource(key: ResourceKey, row: GetRow): StoredResource {
-    row.resource ??= deepFreeze(toResource(key, row, parseSpec(key, row.spec)))
-    const shared = row.resource
-    return {
-      type: shared.type,
-      mesh: shared.mesh,
-      name: shared.name,
-      version: shared.version,
-      creationTime: new Date(shared.creationTime.getTime()),
-      modificationTime: new Date(shared.modificationTime.getTime()),
-      spec: shared.spec,
-    }
+    row.parsedSpec ??= deepFreeze(parseSpec(key, row.spec))
+    return toResource(key, row, row.parsedSpec)
   }
 
   /**
