@@ -11,7 +11,9 @@
  * NOTIFY per row (a payload of the store's size) and a listener in this process. Its inserts and
  * updates are a second, informational baseline: how much of the store's overhead is that mechanism
  * (issue 3 asks for events to every instance over LISTEN/NOTIFY), and how much is the store's own.
- * On PostgreSQL that table is in a database of its own, created and dropped here.
+ * On PostgreSQL that table is in a database of its own, created and dropped here. Its listener is a
+ * connection of its own, which every write wakes; the store writes on its LISTEN connection, which
+ * PostgreSQL does not wake for its own notifications, so the store may come out below that baseline.
  *
  * Usage: npm run bench -w packages/store-postgres -- [--count 10000] [--rounds 3]
  *        [--scope postgres|pglite] [--reporter pretty|json]

@@ -48,6 +48,15 @@ export interface PreparedStatement {
   run(params: readonly unknown[]): Promise<readonly Row[]>
 }
 
+export interface PrepareOptions {
+  /**
+   * The statement's commit sends a change notification (the store's creates, updates and deletes).
+   * A driver may run it where that notification costs least: on a server, the store's own LISTEN
+   * connection when it is free (see `drivers/postgres-js.ts`).
+   */
+  readonly notifies?: boolean
+}
+
 export interface StoreDriver {
   readonly kind: 'postgres' | 'pglite'
   readonly db: SqlDatabase
@@ -57,7 +66,7 @@ export interface StoreDriver {
    * than a single-row lookup: PGlite's `query()` parses every statement anew, and drizzle's PGlite
    * session adds its own per-query costs.
    */
-  prepare(text: string): PreparedStatement
+  prepare(text: string, options?: PrepareOptions): PreparedStatement
   /**
    * Every committed change's notification reaches `listen`'s handler before the writing query
    * returns (one in-process session: PGlite). Only then may reads be cached and dropped by

@@ -57,6 +57,6 @@ export const CHANGE_LOG_SETTING = 'meshca.change_log'
 /**
  * The session setting the triggers read (migration 0006): `store` says that the session's inserts
  * and updates of resources stamp and announce themselves (store.ts), so the triggers skip them.
- * Only the PostgreSQL store's query connections set it.
+ * Only the PostgreSQL store's query and LISTEN connections set it (both carry its writes).
  */
 export const WRITER_SETTING = 'meshca.writer'

@@ -22,7 +22,7 @@ import type { TypedQueryBuilder } from 'drizzle-orm/query-builders/query-builder
 import type { ChangeRecord, ReplaySource } from './change-feed.ts'
 import { ChangeFeed, parseChangePayload } from './change-feed.ts'
 import { encodeCursor } from './cursor.ts'
-import type { ListenHandle, Row, StoreDriver } from './driver.ts'
+import type { ListenHandle, PrepareOptions, Row, StoreDriver } from './driver.ts'
 import { queryRows } from './driver.ts'
 import {
   canonicalVersion,
@@ -153,10 +153,11 @@ export async function openSqlStore(
    */
   function statement<T>(
     query: { toSQL(): { sql: string; params: unknown[] } },
-    decode: (row: Row) => T
+    decode: (row: Row) => T,
+    options?: PrepareOptions
   ) {
     const { sql: text, params } = query.toSQL()
-    const prepared = driver.prepare(text)
+    const prepared = driver.prepare(text, options)
     const decodeAll = (rows: readonly Row[]): T[] => rows.map(decode)
     const decodeFirst = (rows: readonly Row[]): T | undefined => {
       const row = rows[0]
@@ -240,11 +241,14 @@ export async function openSqlStore(
       .from(row)
   }
   const selfAnnouncing = driver.writesAnnounceThemselves
+  // Every write's commit notifies: by its own statement or through the triggers (deletes always).
+  const announces: PrepareOptions = { notifies: true }
   const createQuery = statement(
     selfAnnouncing
       ? announced('create', insertRow.returning(written))
       : insertRow.returning(values),
-    (row) => valueColumns(row, 0)
+    (row) => valueColumns(row, 0),
+    announces
   )
   const updateQuery = statement(
     selfAnnouncing
@@ -262,15 +266,18 @@ export async function openSqlStore(
             .returning(written)
         )
       : db.update(r).set(newSpec).where(keyAndVersionMatch).returning(values),
-    (row) => valueColumns(row, 0)
+    (row) => valueColumns(row, 0),
+    announces
   )
   const deleteQuery = statement(
     db.delete(r).where(keyMatches).returning({ version: values.version }),
-    versionColumn
+    versionColumn,
+    announces
   )
   const deleteVersionQuery = statement(
     db.delete(r).where(and(keyMatches, versionMatches)).returning({ version: values.version }),
-    versionColumn
+    versionColumn,
+    announces
   )
 
   /** One statement per combination of filters, each prepared once. */

@@ -27,6 +27,7 @@ import {
   openStore,
 } from '../src/index.ts'
 import { recordingLogger, sleep, waitFor } from './support/recording-logger.ts'
+import { startTcpProxy } from './support/tcp-proxy.ts'
 import type { TestPostgres } from './support/test-postgres.ts'
 import { connectTestPostgres } from './support/test-postgres.ts'
 
@@ -345,6 +346,125 @@ describe("the store's own writes on PostgreSQL", () => {
     } finally {
       await listener.end()
       await store.close()
+    }
+  })
+
+  it('run on the LISTEN connection while it is free, and on the pool when it is busy', async () => {
+    const schema = server.newSchema()
+    const applicationName = `meshca-route-${schema}`.slice(0, 40)
+    const store = await createPostgresStore({
+      url: server.url,
+      schema,
+      poolSize: 4,
+      applicationName,
+    })
+    const events: string[] = []
+    const stop = store.watch((event) => events.push(`${event.action} ${event.key.name}`))
+    /** The last statement of each of the store's connections, by kind (listen, store). */
+    const lastStatements = async (kind: string) =>
+      (
+        await server.admin<{ query: string }[]>`
+          select query from pg_stat_activity where application_name = ${`${applicationName}-${kind}`}`
+      ).map((row) => row.query)
+    try {
+      const key = secret('routed')
+      const created = await store.create(key, { n: 0 })
+      // Its own notification came back on the same connection, ahead of the answer.
+      expect(events).toEqual(['create routed'])
+      const updated = await store.update(key, { n: 1 }, created.version)
+      expect(events).toEqual(['create routed', 'update routed'])
+      expect((await lastStatements('listen')).join()).toMatch(/^with "written" as \(update /)
+      await store.delete(key, updated.version)
+      expect(events).toEqual(['create routed', 'update routed', 'delete routed'])
+      expect((await lastStatements('listen')).join()).toMatch(/^delete from /)
+
+      // Overlapping writes do not queue behind one another on that one connection.
+      const names = Array.from({ length: 6 }, (_, index) => `overlap-${index}`)
+      await Promise.all(names.map((name) => store.create(secret(name), { name })))
+      const poolInserts = (await lastStatements('store')).filter((query) =>
+        query.startsWith('with "written" as (insert ')
+      )
+      expect(poolInserts.length).toBeGreaterThan(0)
+      await waitFor(() => events.length === 3 + names.length, 'the overlapping creates')
+      await sleep(50)
+      expect(events.slice(3).sort()).toEqual(names.map((name) => `create ${name}`).sort())
+    } finally {
+      stop()
+      await store.close()
+    }
+  })
+
+  it('hand a write that waits for a row lock to the pool, and keep the events flowing', async () => {
+    const schema = server.newSchema()
+    const applicationName = `meshca-lock-${schema}`.slice(0, 40)
+    const logger = recordingLogger()
+    const store = await createPostgresStore({
+      url: server.url,
+      schema,
+      poolSize: 2,
+      applicationName,
+      logger,
+    })
+    const locker = postgres(server.url, { max: 1, onnotice: () => {} })
+    const events: string[] = []
+    const stop = store.watch((event) => events.push(`${event.action} ${event.key.name}`))
+    try {
+      const created = await store.create(secret('locked'), { n: 0 })
+      await locker.unsafe('begin')
+      await locker.unsafe(`select 1 from "${schema}".resources where name = 'locked' for update`)
+      const waiting = store.update(secret('locked'), { n: 1 }, created.version)
+      // It waits on a pool connection; the LISTEN connection is free again.
+      await waitFor(async () => {
+        const [row] = await server.admin<{ waiting: number }[]>`
+          select count(*)::int as waiting from pg_stat_activity
+          where application_name = ${`${applicationName}-store`} and wait_event_type = 'Lock'`
+        return row?.waiting === 1
+      }, 'the update waiting for the lock on a pool connection')
+      // A session receives notifications only between statements: had the update stayed on the
+      // LISTEN connection, this create's event would wait for the lock too.
+      await store.create(secret('other'), { n: 0 })
+      await waitFor(() => events.includes('create other'), 'the event of a write meanwhile')
+      await locker.unsafe('commit')
+      const updated = await waiting
+      expect(updated.spec).toEqual({ n: 1 })
+      expect(BigInt(updated.version)).toBeGreaterThan(BigInt(created.version))
+      await waitFor(() => events.includes('update locked'), 'the update event')
+      await sleep(50)
+      expect(events).toEqual(['create locked', 'create other', 'update locked'])
+      expect(logger.entries.filter((entry) => entry.level !== 'info')).toEqual([])
+    } finally {
+      stop()
+      await locker.end()
+      await store.close()
+    }
+  })
+
+  it('fail a write on a LISTEN connection that stopped answering, soon after it is given up', async () => {
+    const proxy = await startTcpProxy(server.url)
+    const schema = server.newSchema()
+    const logger = recordingLogger()
+    const store = await createPostgresStore({
+      url: proxy.url,
+      schema,
+      poolSize: 2,
+      listenCheckIntervalMs: 200,
+      logger,
+    })
+    try {
+      const created = await store.create(secret('frozen'), { n: 0 })
+      // Every open connection stops answering, without a close; new ones still get through.
+      proxy.freeze()
+      const started = Date.now()
+      const error = await rejection(store.update(secret('frozen'), { n: 1 }, created.version))
+      expect(isMeshcaError(error) && error.code).toBe('STORE_UNAVAILABLE')
+      // The check's interval and wait, then as long again for the write: not TCP's minutes.
+      expect(Date.now() - started).toBeLessThan(5_000)
+      expect(logger.entries.map((entry) => entry.message)).toContain(
+        'store listen connection lost; reconnecting'
+      )
+    } finally {
+      await store.close()
+      await proxy.close()
     }
   })
 

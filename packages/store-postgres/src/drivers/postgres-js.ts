@@ -60,6 +60,18 @@ export interface PostgresStoreOptions extends CommonStoreOptions {
   readonly readCacheMaxAgeMs?: number
 }
 
+/**
+ * How long a write on the LISTEN connection waits for a row lock before it is handed to the pool.
+ * A session receives notifications only between statements: a write that waits there holds back
+ * every change event of this instance, other instances' included.
+ */
+const LISTEN_LOCK_TIMEOUT_MS = 100
+const LOCK_NOT_AVAILABLE = '55P03'
+
+function sqlState(error: unknown): unknown {
+  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined
+}
+
 type Client = postgres.Sql
 type ClientOptions = postgres.Options<Record<never, never>>
 
@@ -116,19 +128,43 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   migrated.catch(() => {})
 
   const listenCheckMs = options.listenCheckIntervalMs ?? 30_000
+  // postgres.js prepares a statement on each connection the first time it runs there.
+  const runOn = (client: Client, text: string, params: readonly unknown[]) =>
+    client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).values()
+  let listener: ServerListener | undefined
   const driver: StoreDriver = {
     kind: 'postgres',
     db: asDatabase(drizzle(pool)),
-    // postgres.js prepares a statement on each connection the first time it runs there.
-    prepare: (text) => ({
-      run: (params) =>
-        pool.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).values(),
-    }),
-    // The notification travels on another connection and may land after the writer has its answer.
+    prepare: (text, prepareOptions) =>
+      prepareOptions?.notifies === true
+        ? {
+            // On the store's LISTEN connection when it is free: PostgreSQL then does not wake
+            // another backend for the notification (it reads the queue itself, before answering),
+            // which saved 15-25% of a raw single-row update here. Otherwise through the pool, and
+            // there again when a row lock made it give up (`LISTEN_LOCK_TIMEOUT_MS`: rolled back).
+            run: (params) => {
+              const routed = listener?.runIfIdle((client) => runOn(client, text, params))
+              if (routed === undefined) return runOn(pool, text, params)
+              return routed.catch((error: unknown) => {
+                if (sqlState(error) === LOCK_NOT_AVAILABLE) return runOn(pool, text, params)
+                throw error
+              })
+            },
+          }
+        : { run: (params) => runOn(pool, text, params) },
+    // A write through the pool is announced on another connection, possibly after it returned.
     notifiesBeforeWriteReturns: false,
     writesAnnounceThemselves: true,
-    listen: (channel, handlers) =>
-      startListening({ channel, handlers, logger, listenCheckMs, connect }),
+    async listen(channel, handlers) {
+      const started = await startListening({ channel, handlers, logger, listenCheckMs, connect })
+      listener = started
+      return {
+        close() {
+          if (listener === started) listener = undefined
+          return started.close()
+        },
+      }
+    },
     openLockSession: async ({ idleTimeoutMs }) =>
       openServerLockSession(connect('leader', { max: 1 }), idleTimeoutMs),
     close: () => pool.end({ timeout: 2 }),
@@ -169,13 +205,28 @@ interface ListenSetup {
   readonly connect: (suffix: string, extra?: ClientOptions) => Client
 }
 
+interface ServerListener extends ListenHandle {
+  /**
+   * Runs `work` on the LISTEN connection if it is subscribed and runs no other write, else returns
+   * `undefined`. One write at a time: a second one queued behind it would wait for the first's
+   * commit, where a pool connection commits alongside.
+   */
+  runIfIdle<T>(work: (client: Client) => Promise<T>): Promise<T> | undefined
+}
+
 /**
  * One connection that LISTENs. When it closes, or a periodic check does not answer, a new one is
- * made (with backoff, for as long as the store is open) and the store is told to replay.
+ * made (with backoff, for as long as the store is open) and the store is told to replay. It also
+ * carries the store's writes while it is free (`runIfIdle`), so it is a writer session like the
+ * pool's.
  */
-async function startListening(setup: ListenSetup): Promise<ListenHandle> {
+async function startListening(setup: ListenSetup): Promise<ServerListener> {
   const { channel, handlers, logger } = setup
   let client: Client | undefined
+  /** The write running on the LISTEN connection, if any, settled or failed. */
+  let writing: { readonly on: Client; readonly settled: Promise<void> } | undefined
+  const retiring = new Set<Client>()
+  const checkTimeoutMs = Math.min(10_000, setup.listenCheckMs)
   let generation = 0
   let stopped = false
   let checkTimer: ReturnType<typeof setTimeout> | undefined
@@ -190,6 +241,7 @@ async function startListening(setup: ListenSetup): Promise<ListenHandle> {
       max: 1,
       idle_timeout: 0,
       max_lifetime: null,
+      connection: { [WRITER_SETTING]: 'store', lock_timeout: LISTEN_LOCK_TIMEOUT_MS },
       onnotify: (notified, payload) => {
         if (mine === generation && notified === channel) handlers.onPayload(payload)
       },
@@ -211,7 +263,7 @@ async function startListening(setup: ListenSetup): Promise<ListenHandle> {
     const old = client
     client = undefined
     generation += 1
-    if (old !== undefined) void old.end({ timeout: 0 }).catch(() => {})
+    if (old !== undefined) retire(old)
     reconnecting = reconnect().finally(() => {
       reconnecting = undefined
     })
@@ -238,6 +290,29 @@ async function startListening(setup: ListenSetup): Promise<ListenHandle> {
     }
   }
 
+  /**
+   * Closes a connection that no longer listens. A write running on it gets as long again as the
+   * check waited before it is cancelled (and fails as STORE_UNAVAILABLE): a slow server may still
+   * answer it, while a connection that died without a word would hold it for the many minutes TCP
+   * takes to give up.
+   */
+  function retire(old: Client): void {
+    let deadline: ReturnType<typeof setTimeout> | undefined
+    const finish = () => {
+      if (deadline !== undefined) clearTimeout(deadline)
+      if (retiring.delete(old)) void old.end({ timeout: 0 }).catch(() => {})
+    }
+    retiring.add(old)
+    const running = writing?.on === old ? writing.settled : undefined
+    if (running === undefined) {
+      finish()
+      return
+    }
+    deadline = setTimeout(finish, checkTimeoutMs)
+    deadline.unref()
+    void running.then(finish)
+  }
+
   function scheduleCheck(): void {
     if (checkTimer !== undefined) clearTimeout(checkTimer)
     checkTimer = setTimeout(check, setup.listenCheckMs)
@@ -253,7 +328,7 @@ async function startListening(setup: ListenSetup): Promise<ListenHandle> {
         () => true,
         () => false
       ),
-      sleep(Math.min(10_000, setup.listenCheckMs)).then(() => false),
+      sleep(checkTimeoutMs).then(() => false),
     ])
     if (stopped || target !== client) return
     if (answered) scheduleCheck()
@@ -272,13 +347,33 @@ async function startListening(setup: ListenSetup): Promise<ListenHandle> {
   scheduleCheck()
 
   return {
+    runIfIdle(work) {
+      const on = client
+      if (on === undefined || writing?.on === on) return undefined
+      const pending = work(on)
+      const current = {
+        on,
+        settled: pending.then(
+          () => {},
+          () => {}
+        ),
+      }
+      writing = current
+      void current.settled.then(() => {
+        if (writing === current) writing = undefined
+      })
+      return pending
+    },
     async close() {
       stopped = true
       generation += 1
       if (checkTimer !== undefined) clearTimeout(checkTimer)
       const last = client
       client = undefined
-      await last?.end({ timeout: 1 }).catch(() => {})
+      // A write still running on a retired connection gets the same second as the others.
+      const closing = [last, ...retiring]
+      retiring.clear()
+      await Promise.all(closing.map((target) => target?.end({ timeout: 1 }).catch(() => {})))
       await reconnecting?.catch(() => {})
     },
   }
