@@ -47,6 +47,11 @@ function findDriverError(error: unknown): DriverError | undefined {
   return undefined
 }
 
+/** The SQLSTATE or socket/driver code of a driver failure, as `toStoreError` reads it. */
+export function driverCondition(error: unknown): string | undefined {
+  return findDriverError(error)?.code
+}
+
 /** PGlite rejects every call after `close()` with a plain Error and no code. */
 function closedPgliteCondition(error: unknown): string | undefined {
   let current: unknown = error

@@ -27,7 +27,7 @@ import {
   DEFAULT_READ_CACHE_BYTES,
   wholeNumberOption,
 } from '../options.ts'
-import { toStoreError } from '../sql-errors.ts'
+import { driverCondition, toStoreError } from '../sql-errors.ts'
 import type { PostgresStore } from '../store.ts'
 import { openSqlStore } from '../store.ts'
 import { postgresTarget } from './postgres-url.ts'
@@ -67,10 +67,6 @@ export interface PostgresStoreOptions extends CommonStoreOptions {
  */
 const LISTEN_LOCK_TIMEOUT_MS = 100
 const LOCK_NOT_AVAILABLE = '55P03'
-
-function sqlState(error: unknown): unknown {
-  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined
-}
 
 type Client = postgres.Sql
 type ClientOptions = postgres.Options<Record<never, never>>
@@ -146,7 +142,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
               const routed = listener?.runIfIdle((client) => runOn(client, text, params))
               if (routed === undefined) return runOn(pool, text, params)
               return routed.catch((error: unknown) => {
-                if (sqlState(error) === LOCK_NOT_AVAILABLE) return runOn(pool, text, params)
+                if (driverCondition(error) === LOCK_NOT_AVAILABLE) return runOn(pool, text, params)
                 throw error
               })
             },
