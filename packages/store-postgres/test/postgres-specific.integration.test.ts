@@ -523,6 +523,34 @@ UPDATE "resources" SET "spec" = '{"n":1}' WHERE "name" = 'seeded';`
   })
 })
 
+describe('reads on PostgreSQL', () => {
+  it('give each reader a spec no other reader can change: its own, or one frozen spec that the readers of one query share', async () => {
+    const store = await createPostgresStore({ url: server.url, schema: server.newSchema() })
+    try {
+      const key: ResourceKey = { type: 'Mesh', mesh: '', name: 'hot' }
+      await store.create(key, { list: [1] })
+      // The first read runs alone; the four made while its query runs share the next query.
+      const lists = (await Promise.all([1, 2, 3, 4, 5].map(() => store.get(key)))).map((read) => {
+        const list = read?.spec.list
+        if (!Array.isArray(list)) throw new Error('the stored list is missing')
+        return list
+      })
+      const own = lists.filter((list) => !Object.isFrozen(list))
+      const shared = lists.filter((list) => Object.isFrozen(list))
+      // The lone read's and the shared query's first reader's.
+      expect(own).toHaveLength(2)
+      expect(shared).toHaveLength(3)
+      expect(new Set(shared).size).toBe(1)
+      for (const list of own) list.push(2)
+      expect(() => shared[0]?.push(2)).toThrow(TypeError)
+      expect(shared[0]).toEqual([1])
+      expect((await store.get(key))?.spec).toEqual({ list: [1] })
+    } finally {
+      await store.close()
+    }
+  })
+})
+
 describe('errors that must not leak', () => {
   it('refuse a URL that is not postgres:// without repeating it', async () => {
     const error = await rejection(

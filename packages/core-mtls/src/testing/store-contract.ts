@@ -674,6 +674,10 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
           nested: { list: [1, 2] },
         })
         if (read !== undefined) mutate(read.spec)
+        expect((await store.get(key))?.spec).toEqual({
+          sources: [{ match: { service: 'a' } }],
+          nested: { list: [1, 2] },
+        })
         const listed = (await store.list('TrafficPermission')).items[0]
         expect(listed?.spec).toEqual({
           sources: [{ match: { service: 'a' } }],

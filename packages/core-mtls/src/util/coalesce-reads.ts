@@ -32,10 +32,6 @@ interface KeyState<K, V> {
   next: Batch<V> | undefined
 }
 
-function passThrough<V>(value: V): V {
-  return value
-}
-
 function newBatch<V>(): Batch<V> {
   let resolve!: (value: V) => void
   let reject!: (reason: unknown) => void
@@ -47,33 +43,53 @@ function newBatch<V>(): Batch<V> {
 }
 
 /**
- * `load` runs at most once at a time per `idOf(key)`. Its result is handed to every read it serves,
+ * `loadKey` runs at most once at a time per `idOf(key)`. Its result is handed to every read it serves,
  * so it must be immutable (or copied by the caller).
  */
 export function coalesceReads<K, V>(
   idOf: (key: K) => string,
-  load: (key: K) => Promise<V>,
+  loadKey: (key: K) => Promise<V>,
   options: CoalesceOptions = {}
 ): CoalescedRead<K, V> {
   const keys = new Map<string, KeyState<K, V>>()
   const startQuery = options.startQuery ?? ((start: () => void) => start())
 
+  /** Starts the key's query; a throw comes out as a rejection. */
+  function load(state: KeyState<K, V>): Promise<V> {
+    state.running = true
+    try {
+      return loadKey(state.key)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Once a key's query settled: the reads that arrived during it waited already, theirs starts now. */
+  function settled(id: string, state: KeyState<K, V>): void {
+    state.running = false
+    start(id, state)
+  }
+
   /** Runs the key's query now; the reads arriving meanwhile gather in `state.next`. */
   function launch(id: string, state: KeyState<K, V>): Promise<V> {
-    state.running = true
-    let result: Promise<V>
-    try {
-      result = load(state.key)
-    } catch (error) {
-      result = Promise.reject(error)
-    }
-    const settle = () => {
-      state.running = false
-      // Reads that arrived during this query waited already: theirs starts now.
-      start(id, state)
-    }
+    const result = load(state)
+    const settle = () => settled(id, state)
     result.then(settle, settle)
     return result
+  }
+
+  /** `launch` for a read that no other read shares; its promise is the caller's own. */
+  function launchLone(id: string, state: KeyState<K, V>): Promise<V> {
+    return load(state).then(
+      (value) => {
+        settled(id, state)
+        return value
+      },
+      (error: unknown) => {
+        settled(id, state)
+        throw error
+      }
+    )
   }
 
   function start(id: string, state: KeyState<K, V>): void {
@@ -93,9 +109,9 @@ export function coalesceReads<K, V>(
       state = { key, running: false, next: undefined }
       keys.set(id, state)
       // Nothing runs for this key and its query would start at once: no other read can join it, so
-      // it needs no batch of its own (two closures less on every lone read). A promise of its own
-      // still: a rejection the caller drops is reported, not absorbed by `settle`.
-      if (options.startQuery === undefined) return launch(id, state).then(passThrough)
+      // it needs no batch of its own, and the query's one reaction both settles the key and hands
+      // the result on (one promise and one microtask less than `launch`, on every lone read).
+      if (options.startQuery === undefined) return launchLone(id, state)
     }
     const joined = state.next
     if (joined !== undefined) return joined.promise
