@@ -8,11 +8,12 @@
  * rate within each round, median over rounds; rates, p50 and p99 are medians over rounds.
  *
  * Each engine has one store for all its rounds, as an application has one per process, and each
- * round writes a mesh of its own into it (its table grows by 20,000 rows a round); the raw tables
- * are new each round. A process's later stores run slower than its first: when every round opened
- * a store of its own, reads by key of the second and third took 25-30 us more than the first's
- * (1.48-1.78 vs 1.17-1.52 against raw in 9 runs of 3 rounds here, p99 1.1-1.4 ms; a run of 1
- * round per process gave 1.23-1.40), which measured reopening, not the store's overhead.
+ * round writes a mesh of its own into it; the raw tables, too, are the engine's and take each
+ * round's rows under keys of their own, so that all tables grow alike. A process's later stores
+ * run slower than its first: when every round opened a store of its own, reads by key of the second
+ * and third took 25-30 us more than the first's (1.48-1.78 vs 1.17-1.52 against raw in 9 runs of 3
+ * rounds here, p99 1.1-1.4 ms; a run of 1 round per process gave 1.23-1.40), which measured
+ * reopening, not the store's overhead.
  *
  * A second raw table has what the store's change events cost any writer: a trigger that sends a
  * NOTIFY per row (a payload of the store's size) and a listener in this process. Its inserts and
@@ -287,22 +288,28 @@ type Phase =
   | 'store list all (pages of 1000)'
   | 'store list first page of 100'
 
-/** One round on `store`, whose tables are in `schema`; its resources are in a mesh of its own. */
+/** What every round of an engine works on: its tables grow round by round, the store's as well. */
+interface Tables {
+  readonly store: PostgresStore
+  readonly raw: string
+  readonly notified: string
+  /** How many notifications of `notified` arrived so far. */
+  readonly notificationsReceived: () => number
+}
+
+/** One round; its resources are in a mesh of its own, and its raw rows have that mesh in their key. */
 async function round(
   engine: Engine,
-  store: PostgresStore,
-  schema: string,
+  tables: Tables,
   roundIndex: number
 ): Promise<Map<Phase, Measured>> {
   const results = new Map<Phase, Measured>()
+  const { store, notificationsReceived } = tables
+  const rawTable = tables.raw
+  const notifiedTable = tables.notified
   const mesh = `round-${roundIndex}`
-  const rawTable = `"${schema}".bench_raw_${roundIndex}`
-  const notifiedTable = `"${schema}".bench_raw_notified_${roundIndex}`
-  await engine.raw.setup(rawTable)
-  const notificationsReceived = await engine.raw.setupNotified(
-    notifiedTable,
-    `${schema}.raw.${roundIndex}`
-  )
+  const rawKey = (index: number) => `${mesh}/dp-${index}`
+  const notificationsBefore = notificationsReceived()
   const dp = (index: number): ResourceKey => ({
     type: 'Dataplane',
     mesh,
@@ -321,8 +328,8 @@ async function round(
   // Raw and store operations take turns (measureInterleaved), so both see the same machine.
   const versions = new Array<string>(count)
   const [rawInsert, notifiedInsert, dataplanes, insights] = await measureInterleaved(count, [
-    (index) => engine.raw.insert(rawTable, `dp-${index}`, dataplaneText[index] ?? ''),
-    (index) => engine.raw.insert(notifiedTable, `dp-${index}`, dataplaneText[index] ?? ''),
+    (index) => engine.raw.insert(rawTable, rawKey(index), dataplaneText[index] ?? ''),
+    (index) => engine.raw.insert(notifiedTable, rawKey(index), dataplaneText[index] ?? ''),
     (index) => store.create(dp(index), dataplane(index)),
     async (index) => {
       versions[index] = (await store.create(dpi(index), insight(index, 1))).version
@@ -344,12 +351,12 @@ async function round(
     p99Ms: Math.max(dataplanes.p99Ms, insights.p99Ms),
   })
   const [rawSelect, storeGet] = await measureInterleaved(count, [
-    (index) => engine.raw.select(rawTable, `dp-${index}`),
+    (index) => engine.raw.select(rawTable, rawKey(index)),
     (index) => store.get(dp(index)),
   ])
   const [rawUpdate, notifiedUpdate, storeUpdate] = await measureInterleaved(count, [
-    (index) => engine.raw.update(rawTable, `dp-${index}`, insightText[index] ?? ''),
-    (index) => engine.raw.update(notifiedTable, `dp-${index}`, insightText[index] ?? ''),
+    (index) => engine.raw.update(rawTable, rawKey(index), insightText[index] ?? ''),
+    (index) => engine.raw.update(notifiedTable, rawKey(index), insightText[index] ?? ''),
     async (index) => {
       versions[index] = (
         await store.update(dpi(index), insight(index, 2), versions[index] ?? '')
@@ -371,12 +378,14 @@ async function round(
   results.set('raw update + NOTIFY', notifiedUpdate)
   results.set('store update', storeUpdate)
   // The baseline counts only if its listener got every notification, as the store's must.
-  const expected = 2 * count
+  const expected = notificationsBefore + 2 * count
   for (let waited = 0; notificationsReceived() < expected && waited < 5000; waited += 10) {
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
   if (notificationsReceived() !== expected) {
-    throw new Error(`the raw listener got ${notificationsReceived()} of ${expected} notifications`)
+    throw new Error(
+      `the raw listener got ${notificationsReceived() - notificationsBefore} of ${2 * count} notifications`
+    )
   }
   const walks = 3
   const walk = await measure(walks, async () => {
@@ -428,9 +437,14 @@ async function main(): Promise<void> {
     let store: PostgresStore | undefined
     try {
       store = await engine.openStore(schema)
+      const raw = `"${schema}".bench_raw`
+      const notified = `"${schema}".bench_raw_notified`
+      await engine.raw.setup(raw)
+      const notificationsReceived = await engine.raw.setupNotified(notified, `${schema}.raw`)
+      const tables = { store, raw, notified, notificationsReceived }
       const perRound: Map<Phase, Measured>[] = []
       for (let index = 0; index < rounds; index++) {
-        perRound.push(await round(engine, store, schema, index))
+        perRound.push(await round(engine, tables, index))
         if (values.reporter !== 'json')
           process.stderr.write(`${engine.name}: round ${index + 1}/${rounds} done\n`)
       }
