@@ -304,9 +304,7 @@ async function round(
   roundIndex: number
 ): Promise<Map<Phase, Measured>> {
   const results = new Map<Phase, Measured>()
-  const { store, notificationsReceived } = tables
-  const rawTable = tables.raw
-  const notifiedTable = tables.notified
+  const { store, raw: rawTable, notified: notifiedTable, notificationsReceived } = tables
   const mesh = `round-${roundIndex}`
   const rawKey = (index: number) => `${mesh}/dp-${index}`
   const notificationsBefore = notificationsReceived()
