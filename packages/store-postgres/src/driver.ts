@@ -52,7 +52,8 @@ export interface PrepareOptions {
   /**
    * The statement's commit sends a change notification (the store's creates, updates and deletes).
    * A driver may run it where that notification costs least: on a server, the store's own LISTEN
-   * connection when it is free (see `drivers/postgres-js.ts`).
+   * connection when it is free (see `drivers/postgres-js.ts`). Its creates and updates also set
+   * `WRITER_SETTING` until their transaction ends (store.ts, `newSpec`).
    */
   readonly notifies?: boolean
 }
@@ -73,13 +74,6 @@ export interface StoreDriver {
    * notifications without ever being older than a completed write (`row-cache.ts`).
    */
   readonly notifiesBeforeWriteReturns: boolean
-  /**
-   * The store's creates and updates stamp their row (version, modification time) and send its
-   * notification in their own statement, and the session has told the triggers to skip its inserts
-   * and updates (`WRITER_SETTING`, migration 0006). False where the session may be shared with other
-   * code that writes by hand (PGlite): the triggers then do it, as for any writer.
-   */
-  readonly writesAnnounceThemselves: boolean
   listen(channel: string, handlers: ListenHandlers): Promise<ListenHandle>
   /**
    * A new session for advisory locks. `idleTimeoutMs`: how long the server keeps the session when

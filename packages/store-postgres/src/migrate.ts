@@ -49,8 +49,8 @@ export async function applyMigrations(db: SqlDatabase, options: MigrateOptions):
   return db.transaction(async (tx) => {
     const run = (query: ReturnType<typeof sql>) => tx.execute(query)
     await run(sql`select set_config('lock_timeout', ${lockTimeout}, true)`)
-    // The pool's sessions skip the triggers (WRITER_SETTING): a migration that writes resources
-    // must go through them, as any writer by hand does.
+    // A migration that writes resources goes through the triggers, as any writer by hand does,
+    // whatever a role or database default says of WRITER_SETTING.
     await run(sql`select set_config(${WRITER_SETTING}, '', true)`)
     // Waits for an instance that is migrating this schema right now; released at commit.
     await run(

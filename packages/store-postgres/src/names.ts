@@ -55,8 +55,8 @@ export function leaderLockKey(schema: string, name: string): number {
 export const CHANGE_LOG_SETTING = 'meshca.change_log'
 
 /**
- * The session setting the triggers read (migration 0006): `store` says that the session's inserts
- * and updates of resources stamp and announce themselves (store.ts), so the triggers skip them.
- * Only the PostgreSQL store's query and LISTEN connections set it (both carry its writes).
+ * The setting the triggers read (migration 0006): `store` says that the transaction's inserts and
+ * updates of resources stamp and announce themselves, so the triggers skip them. Only the store's
+ * own creates and updates set it, for their own transaction (store.ts, `newSpec`).
  */
 export const WRITER_SETTING = 'meshca.writer'

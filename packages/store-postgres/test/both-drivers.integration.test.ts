@@ -6,10 +6,11 @@
 import { PGlite } from '@electric-sql/pglite'
 import type { JsonObject, ResourceKey, StoreEvent } from '@meshca/core-mtls'
 import { createSecretManager, generateEncryptionKey, isMeshcaError } from '@meshca/core-mtls'
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PostgresStore } from '../src/index.ts'
 import { createPgliteStore, createPostgresStore } from '../src/index.ts'
-import { waitFor } from './support/recording-logger.ts'
+import { sleep, waitFor } from './support/recording-logger.ts'
 import type { TestPostgres } from './support/test-postgres.ts'
 import { connectTestPostgres } from './support/test-postgres.ts'
 
@@ -17,6 +18,8 @@ interface Harness {
   open(options?: { readonly maxSpecBytes?: number }): Promise<PostgresStore>
   /** Runs SQL outside the store, as an operator with psql would. */
   raw<Row>(query: string, params?: readonly unknown[]): Promise<Row[]>
+  /** LISTENs on `channel` outside the store; returns the unlisten. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>
 }
 
 let server: TestPostgres
@@ -38,11 +41,17 @@ const harnesses: Record<string, () => Harness> = {
       createPostgresStore({ url: server.url, schema: server.newSchema(), poolSize: 2, ...options }),
     raw: (query, params = []) =>
       server.admin.unsafe(query, params as never[]) as unknown as Promise<never[]>,
+    async listen(channel, onPayload) {
+      const listener = postgres(server.url, { max: 1, onnotice: () => {} })
+      await listener.listen(channel, onPayload)
+      return () => listener.end()
+    },
   }),
   PGlite: () => ({
     open: (options = {}) =>
       createPgliteStore({ pglite, schema: `both_${++schemaCount}`, ...options }),
     raw: async (query, params = []) => (await pglite.query(query, [...params])).rows as never[],
+    listen: (channel, onPayload) => pglite.listen(`"${channel}"`, onPayload),
   }),
 }
 
@@ -181,6 +190,77 @@ for (const [driver, harness] of Object.entries(harnesses)) {
             : createPostgresStore({ url: server.url, schema })
         )
         expect(isMeshcaError(error, 'INVALID'), `${schema}: ${String(error)}`).toBe(true)
+      }
+    })
+  })
+
+  describe(`${driver}: the store's own writes`, () => {
+    it('stamp and announce themselves once, as the triggers do for any other writer', async () => {
+      const h = harness()
+      const store = await h.open()
+      const heard: Record<string, string>[] = []
+      const unlisten = await h.listen(`${store.schema}.changes`, (payload) =>
+        heard.push(JSON.parse(payload))
+      )
+      try {
+        const key = secret('self')
+        const created = await store.create(key, { n: 0 })
+        const updated = await store.update(key, { n: 1 }, created.version)
+        // One sequence value per write: the BEFORE UPDATE trigger did not stamp the row again.
+        expect(BigInt(updated.version) - BigInt(created.version)).toBe(1n)
+        expect(updated.modificationTime.getTime()).toBeGreaterThan(
+          created.modificationTime.getTime()
+        )
+        expect(updated.creationTime.getTime()).toBe(created.creationTime.getTime())
+
+        // A writer by hand, as psql, right after the store's writes in the same session on PGlite:
+        // what the store's statements set ended with them, and the triggers stamp and announce.
+        const table = `"${store.schema}".resources`
+        await h.raw(`update ${table} set spec = '{"n":2}' where name = 'self'`)
+        await h.raw(
+          `insert into ${table} (type, mesh, name, spec) values ('Secret', 'default', 'typed', '{}')`
+        )
+        const versions = async (name: string) =>
+          (
+            await h.raw<{ version: string }>(`select version::text from ${table} where name = $1`, [
+              name,
+            ])
+          )[0]?.version
+        const edited = await versions('self')
+        expect(BigInt(edited ?? '0')).toBeGreaterThan(BigInt(updated.version))
+        await waitFor(() => heard.length === 4, 'four notifications')
+        const typed = await versions('typed')
+        // The same payload whoever wrote, one notification per write.
+        const payload = (action: string, name: string, version: string | undefined) => ({
+          seq: version,
+          action,
+          type: 'Secret',
+          mesh: 'default',
+          name,
+          version,
+        })
+        expect(heard).toEqual([
+          payload('create', 'self', created.version),
+          payload('update', 'self', updated.version),
+          payload('update', 'self', edited),
+          payload('create', 'typed', typed),
+        ])
+        await sleep(50)
+        expect(heard).toHaveLength(4)
+        // Identical notifications of one transaction are folded into one: what shows that the
+        // store's writes skip the change trigger is its condition.
+        const triggers = await h.raw<{ name: string; conditional: boolean }>(
+          `select tgname as name, tgqual is not null as conditional from pg_trigger
+           where tgrelid = '${table}'::regclass and not tgisinternal order by tgname`
+        )
+        expect(triggers).toEqual([
+          { name: 'resources_record_change', conditional: true },
+          { name: 'resources_record_delete', conditional: false },
+          { name: 'resources_stamp_update', conditional: true },
+        ])
+      } finally {
+        await unlisten()
+        await store.close()
       }
     })
   })

@@ -61,6 +61,53 @@ describe('the store on a PGlite session shared with others', () => {
     await store.close()
   })
 
+  it("leaves the triggers to another caller's writes in a transaction it wrote in (BEGIN by hand)", async () => {
+    const { store, schema } = await openStore()
+    const heard: StoreEvent[] = []
+    store.watch((event) => heard.push(event))
+    const table = `${schema}.resources`
+    const version = async (name: string) =>
+      (
+        await shared.pglite.query<{ version: string }>(
+          `select version::text as version from ${table} where name = $1`,
+          [name]
+        )
+      ).rows[0]?.version
+    const base = await store.create(key('edited'), { n: 0 })
+    try {
+      // A BEGIN sent as SQL, not through PGlite's transaction(): the store's writes land inside it.
+      await shared.pglite.exec('BEGIN')
+      const created = await store.create(key('inside'), { n: 1 })
+      const updated = await store.update(key('edited'), { n: 1 }, base.version)
+      await shared.pglite.exec(`UPDATE ${table} SET spec = '{"n":2}' WHERE name = 'edited'`)
+      await shared.pglite.exec(
+        `INSERT INTO ${table} (type, mesh, name, spec) VALUES ('Mesh', '', 'typed', '{}')`
+      )
+      await shared.pglite.exec('COMMIT')
+      // The hand edit was stamped by the trigger: a version of its own, so the version the store
+      // returned for its update is stale and a writer holding it loses.
+      const edited = await version('edited')
+      expect(BigInt(edited ?? '0')).toBeGreaterThan(BigInt(updated.version))
+      await expect(store.update(key('edited'), { n: 3 }, updated.version)).rejects.toMatchObject({
+        code: 'CONFLICT',
+      })
+      expect((await store.get(key('edited')))?.spec).toEqual({ n: 2 })
+      expect(created.version).toBe(await version('inside'))
+      // And announced, as the store's writes were: at the commit.
+      await waitFor(() => heard.length === 5, 'five events')
+      expect(heard.map((event) => `${event.action} ${event.key.name}`)).toEqual([
+        'create edited',
+        'create inside',
+        'update edited',
+        'update edited',
+        'create typed',
+      ])
+    } finally {
+      if (shared.pglite.isInTransaction()) await shared.pglite.exec('ROLLBACK')
+      await store.close()
+    }
+  })
+
   it('prepares its statements again after another caller deallocated them', async () => {
     const { store } = await openStore()
     const created = await store.create(key('m'), { n: 1 })

@@ -286,69 +286,6 @@ describe('the change log on PostgreSQL', () => {
 })
 
 describe("the store's own writes on PostgreSQL", () => {
-  it('stamp and announce themselves once, as the triggers do for any other writer', async () => {
-    const schema = server.newSchema()
-    const store = await createPostgresStore({ url: server.url, schema, poolSize: 1 })
-    const listener = postgres(server.url, { max: 1, onnotice: () => {} })
-    const heard: Record<string, string>[] = []
-    try {
-      await listener.listen(`${schema}.changes`, (payload) => heard.push(JSON.parse(payload)))
-      const key = secret('self')
-      const created = await store.create(key, { n: 0 })
-      const updated = await store.update(key, { n: 1 }, created.version)
-      // One sequence value per write: the BEFORE UPDATE trigger did not stamp the row again.
-      expect(BigInt(updated.version) - BigInt(created.version)).toBe(1n)
-      expect(updated.modificationTime.getTime()).toBeGreaterThan(created.modificationTime.getTime())
-      expect(updated.creationTime.getTime()).toBe(created.creationTime.getTime())
-
-      // A writer without the store's session setting, as psql: the triggers stamp and announce.
-      const table = `"${schema}".resources`
-      await server.admin.unsafe(`update ${table} set spec = '{"n":2}' where name = 'self'`)
-      await server.admin.unsafe(
-        `insert into ${table} (type, mesh, name, spec) values ('Secret', 'default', 'typed', '{}')`
-      )
-      const [edited] = await server.admin.unsafe<{ version: string }[]>(
-        `select version::text from ${table} where name = 'self'`
-      )
-      expect(BigInt(edited?.version ?? '0')).toBeGreaterThan(BigInt(updated.version))
-      await waitFor(() => heard.length === 4, 'four notifications')
-      // The same payload whoever wrote, one notification per write.
-      const [typed] = await server.admin.unsafe<{ version: string }[]>(
-        `select version::text from ${table} where name = 'typed'`
-      )
-      const payload = (action: string, name: string, version: string | undefined) => ({
-        seq: version,
-        action,
-        type: 'Secret',
-        mesh: 'default',
-        name,
-        version,
-      })
-      expect(heard).toEqual([
-        payload('create', 'self', created.version),
-        payload('update', 'self', updated.version),
-        payload('update', 'self', edited?.version),
-        payload('create', 'typed', typed?.version),
-      ])
-      await sleep(50)
-      expect(heard).toHaveLength(4)
-      // Identical notifications of one transaction are folded into one: what shows that the store's
-      // writes skip the change trigger is its condition.
-      const triggers = await server.admin.unsafe<{ name: string; conditional: boolean }[]>(
-        `select tgname as name, tgqual is not null as conditional from pg_trigger
-         where tgrelid = '${table}'::regclass and not tgisinternal order by tgname`
-      )
-      expect(triggers).toEqual([
-        { name: 'resources_record_change', conditional: true },
-        { name: 'resources_record_delete', conditional: false },
-        { name: 'resources_stamp_update', conditional: true },
-      ])
-    } finally {
-      await listener.end()
-      await store.close()
-    }
-  })
-
   it('run on the LISTEN connection while it is free, and on the pool when it is busy', async () => {
     const schema = server.newSchema()
     const applicationName = `meshca-route-${schema}`.slice(0, 40)

@@ -11,7 +11,7 @@ import { drizzle } from 'drizzle-orm/pglite'
 import type { LockSession, PreparedStatement, Row, SqlDatabase, StoreDriver } from '../driver.ts'
 import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
 import { applyMigrations } from '../migrate.ts'
-import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA } from '../names.ts'
+import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA, WRITER_SETTING } from '../names.ts'
 import type { CommonStoreOptions } from '../options.ts'
 import {
   DEFAULT_EVENT_RETENTION_MS,
@@ -76,9 +76,8 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
       // PGlite queues the callbacks of a commit's notifications while it runs the commit, ahead of
       // the writer's continuation and of the next query.
       notifiesBeforeWriteReturns: true,
-      // The session may be the embedder's too, and its writes must go through the triggers.
-      writesAnnounceThemselves: false,
-      prepare: (text) => prepareOnPglite(database, text),
+      prepare: (text, prepareOptions) =>
+        prepareOnPglite(database, text, prepareOptions?.notifies === true),
       async listen(channel, handlers) {
         const unlisten = await database.listen(`"${channel}"`, handlers.onPayload)
         return { close: () => unlisten() }
@@ -172,34 +171,66 @@ function dropParsers(options: QueryOptions): QueryOptions {
 /** The statements prepared in each embedded database's one session, by statement text. */
 const preparedStatements = new WeakMap<PGlite, Map<string, { name: string; parsed: boolean }>>()
 
+/** Ends what a write set for its transaction (`WRITER_SETTING`, store.ts `newSpec`). */
+const CLEAR_WRITER = `select set_config('${WRITER_SETTING}', '', true)`
+
 /**
  * PGlite's `query()` sends parse, describe, bind, describe, execute and sync, each its own call into
  * PostgreSQL, and plans the statement every time. A named statement is parsed once; each run is one
  * call with bind, execute and sync. Runs wait for PGlite's locks as `query()` does, so they never
- * land inside another caller's transaction.
+ * land inside a transaction of PGlite's API; one may land inside a transaction that someone opened
+ * with a BEGIN of their own on the shared session (`write`: see there).
  */
-function prepareOnPglite(database: PGlite, text: string): PreparedStatement {
+function prepareOnPglite(database: PGlite, text: string, write: boolean): PreparedStatement {
   let statements = preparedStatements.get(database)
   if (statements === undefined) {
     statements = new Map()
     preparedStatements.set(database, statements)
   }
-  const prepared = statements.get(text) ?? { name: `meshca_${statements.size + 1}`, parsed: false }
-  statements.set(text, prepared)
-  const { name } = prepared
-  const { serialize } = protocol
-
-  async function parse(): Promise<void> {
-    await database.execProtocol(joinMessages([serialize.parse({ name, text }), serialize.sync()]))
-    prepared.parsed = true
+  const known = statements
+  const named = (statementText: string) => {
+    const entry = known.get(statementText) ?? { name: `meshca_${known.size + 1}`, parsed: false }
+    known.set(statementText, entry)
+    return entry
   }
-  async function execute(params: readonly unknown[]): Promise<Row[]> {
-    const bind = serialize.bind({ statement: name, values: params.map(toParameter) })
-    const { messages } = await database.execProtocol(
-      joinMessages([bind, serialize.execute({}), serialize.sync()])
-    )
+  const prepared = named(text)
+  const clearing = write ? named(CLEAR_WRITER) : undefined
+  const { serialize } = protocol
+  const execute = serialize.execute({})
+  const sync = serialize.sync()
+  const clearWriter =
+    clearing === undefined ? undefined : serialize.bind({ statement: clearing.name, values: [] })
+
+  /** Parses what is not yet parsed; `again`: closes and parses everything, after a DISCARD. */
+  async function parse(again: boolean): Promise<void> {
+    const messages: Uint8Array[] = []
+    for (const [entry, entryText] of [
+      [prepared, text],
+      ...(clearing === undefined ? [] : [[clearing, CLEAR_WRITER] as const]),
+    ] as const) {
+      if (entry.parsed && !again) continue
+      // Closing a statement that does not exist is no error.
+      if (again) messages.push(serialize.close({ type: 'S', name: entry.name }))
+      messages.push(serialize.parse({ name: entry.name, text: entryText }))
+    }
+    await database.execProtocol(joinMessages([...messages, sync]))
+    prepared.parsed = true
+    if (clearing !== undefined) clearing.parsed = true
+  }
+  async function run(params: readonly unknown[]): Promise<Row[]> {
+    const bind = serialize.bind({ statement: prepared.name, values: params.map(toParameter) })
+    // A write inside someone's open transaction would leave the setting it made for its own
+    // transaction to their later statements, whose writes would then skip the triggers: the write
+    // clears it before the sync. Outside one, the transaction ends with the write.
+    const messages =
+      clearWriter !== undefined && database.isInTransaction()
+        ? [bind, execute, clearWriter, execute, sync]
+        : [bind, execute, sync]
+    const { messages: answers } = await database.execProtocol(joinMessages(messages))
     const rows: Row[] = []
-    for (const message of messages) {
+    for (const message of answers) {
+      // The write's rows come first; the clearing statement's row is not one of them.
+      if (message instanceof protocol.messages.CommandCompleteMessage) break
       if (message instanceof protocol.messages.DataRowMessage) rows.push(message.fields)
     }
     return rows
@@ -209,14 +240,14 @@ function prepareOnPglite(database: PGlite, text: string): PreparedStatement {
       await database._checkReady()
       return database._runExclusiveTransaction(() =>
         database._runExclusiveQuery(async () => {
-          if (!prepared.parsed) await parse()
+          if (!prepared.parsed || clearing?.parsed === false) await parse(false)
           try {
-            return await execute(params)
+            return await run(params)
           } catch (error) {
             // Someone ran DEALLOCATE or DISCARD on the shared session: prepare it again.
             if ((error as { code?: unknown }).code !== INVALID_STATEMENT_NAME) throw error
-            await parse()
-            return await execute(params)
+            await parse(true)
+            return await run(params)
           }
         })
       )

@@ -19,7 +19,7 @@ import type {
 } from '../driver.ts'
 import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
 import { applyMigrations } from '../migrate.ts'
-import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA, WRITER_SETTING } from '../names.ts'
+import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA } from '../names.ts'
 import type { CommonStoreOptions } from '../options.ts'
 import {
   DEFAULT_EVENT_RETENTION_MS,
@@ -107,11 +107,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       },
     })
 
-  // Its creates and updates stamp and announce themselves: the triggers skip them (migration 0006).
-  const pool = connect('store', {
-    max: options.poolSize ?? 10,
-    connection: { [WRITER_SETTING]: 'store' },
-  })
+  const pool = connect('store', { max: options.poolSize ?? 10 })
   // Awaited by openSqlStore after it opened the LISTEN connection, which saves a connection's setup
   // (about 15 ms here) on every start; a failure is reported there.
   const migrated = applyMigrations(asDatabase(drizzle(pool)), {
@@ -150,7 +146,6 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         : { run: (params) => runOn(pool, text, params) },
     // A write through the pool is announced on another connection, possibly after it returned.
     notifiesBeforeWriteReturns: false,
-    writesAnnounceThemselves: true,
     async listen(channel, handlers) {
       const started = await startListening({ channel, handlers, logger, listenCheckMs, connect })
       listener = started
@@ -237,7 +232,7 @@ async function startListening(setup: ListenSetup): Promise<ServerListener> {
       max: 1,
       idle_timeout: 0,
       max_lifetime: null,
-      connection: { [WRITER_SETTING]: 'store', lock_timeout: LISTEN_LOCK_TIMEOUT_MS },
+      connection: { lock_timeout: LISTEN_LOCK_TIMEOUT_MS },
       onnotify: (notified, payload) => {
         if (mine === generation && notified === channel) handlers.onPayload(payload)
       },

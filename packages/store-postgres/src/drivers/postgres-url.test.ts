@@ -93,11 +93,11 @@ describe('postgresTarget', () => {
     ],
     [
       'postgres://db/cp?meshca.writer=store',
-      'cannot set meshca.writer: the store sets it on its own connections',
+      "cannot set meshca.writer: the store's writes set it for themselves",
     ],
     [
       'postgres://db/cp?Meshca.Writer=none',
-      'cannot set meshca.writer: the store sets it on its own connections',
+      "cannot set meshca.writer: the store's writes set it for themselves",
     ],
   ])('refuses %j', (url, message) => {
     expect(() => postgresTarget(url)).toThrow(

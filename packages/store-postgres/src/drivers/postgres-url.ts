@@ -74,7 +74,7 @@ export function postgresTarget(text: string): PostgresTarget {
       )
     }
     if (setting === WRITER_SETTING) {
-      throw invalidUrl(`cannot set ${WRITER_SETTING}: the store sets it on its own connections`)
+      throw invalidUrl(`cannot set ${WRITER_SETTING}: the store's writes set it for themselves`)
     }
     if (!LIBPQ_PARAMETERS.has(name)) {
       kept.push(pair)
