@@ -56,6 +56,12 @@ export interface PrepareOptions {
    * `WRITER_SETTING` until their transaction ends (store.ts, `newSpec`).
    */
   readonly notifies?: boolean
+  /**
+   * For a driver that `deliversInProcess`: the same write without its NOTIFY, whose rows end with
+   * the notification's payload instead, to hand to this process's listeners of `channel` when the
+   * write commits as it returns; with the same parameters.
+   */
+  readonly inProcess?: { readonly text: string; readonly channel: string }
 }
 
 export interface StoreDriver {
@@ -74,6 +80,11 @@ export interface StoreDriver {
    * notifications without ever being older than a completed write (`row-cache.ts`).
    */
   readonly notifiesBeforeWriteReturns: boolean
+  /**
+   * Every listener of the database is in this process (PGlite): the store's own writes may skip the
+   * NOTIFY and have the driver hand their payload to the listeners (`PrepareOptions.inProcess`).
+   */
+  readonly deliversInProcess: boolean
   listen(channel: string, handlers: ListenHandlers): Promise<ListenHandle>
   /**
    * A new session for advisory locks. `idleTimeoutMs`: how long the server keeps the session when

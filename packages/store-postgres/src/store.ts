@@ -17,7 +17,7 @@ import type {
   Unsubscribe,
 } from '@meshca/core-mtls'
 import { coalesceReads, deepFreeze, MeshcaError, resourceKeyId } from '@meshca/core-mtls'
-import { and, eq, fillPlaceholders, gt, sql } from 'drizzle-orm'
+import { and, eq, fillPlaceholders, gt, is, Param, Placeholder, sql } from 'drizzle-orm'
 import type { TypedQueryBuilder } from 'drizzle-orm/query-builders/query-builder'
 import type { ChangeRecord, ReplaySource } from './change-feed.ts'
 import { ChangeFeed, parseChangePayload } from './change-feed.ts'
@@ -107,6 +107,19 @@ function valueColumns(row: Row, at: number): ValueRow {
 
 function versionColumn(row: Row): { readonly version: string } {
   return { version: String(row[0]) }
+}
+
+/** Whether two drizzle queries' parameters are the same placeholders and values, in order. */
+function sameParameters(left: readonly unknown[], right: readonly unknown[]): boolean {
+  const placeholderOf = (param: unknown): unknown => {
+    if (is(param, Placeholder)) return `:${param.name}`
+    if (is(param, Param)) return placeholderOf(param.value)
+    return param
+  }
+  return (
+    left.length === right.length &&
+    left.every((param, i) => placeholderOf(param) === placeholderOf(right[i]))
+  )
 }
 
 export async function openSqlStore(
@@ -233,49 +246,67 @@ export async function openSqlStore(
     modificationTime: r.modificationTime,
   }
   const channel = changeChannel(schema)
+  // A literal, not a parameter, so that both forms of a write below take the same parameters
+  // (`checkSchemaName` allows only a plain identifier).
+  const channelLiteral = sql.raw(`'${channel}'`)
   /**
    * A create or update that stamps and announces itself, which the triggers skip (`newSpec`): the
    * `values` of the row it wrote, and the notification the trigger would have sent, with the same
    * payload, in the same transaction. A row trigger costs a PL/pgSQL call and an after-trigger event
-   * per write: 10-15% of a create or update, on either engine.
+   * per write: 10-15% of a create or update, on either engine. `reported`: the same write returning
+   * that payload as its last column instead of sending it, for a driver that hands it to its
+   * listeners itself (`PrepareOptions.inProcess`).
    */
   function announced(
     action: 'create' | 'update',
-    write: TypedQueryBuilder<typeof written, unknown>
+    write: TypedQueryBuilder<typeof written, unknown>,
+    reported = false
   ) {
     const row = db.$with('written').as(write)
+    const payload = sql`json_build_object('seq', ${row.version}::text, 'action', ${sql.raw(`'${action}'`)}, 'type', ${row.type}, 'mesh', ${row.mesh}, 'name', ${row.name}, 'version', ${row.version}::text)::text`
     return db
       .with(row)
       .select({
         ...valuesOf(row),
-        notified: sql`pg_notify(${channel}, json_build_object('seq', ${row.version}::text, 'action', ${sql.raw(`'${action}'`)}, 'type', ${row.type}, 'mesh', ${row.mesh}, 'name', ${row.name}, 'version', ${row.version}::text)::text)`,
+        announcement: reported ? payload : sql`pg_notify(${channelLiteral}, ${payload})`,
       })
       .from(row)
   }
-  // Every write's commit notifies: by its own statement or through the trigger (deletes).
+  /** A create or update, prepared in both forms when the driver delivers in process. */
+  function writeStatement(
+    action: 'create' | 'update',
+    write: () => TypedQueryBuilder<typeof written, unknown>
+  ) {
+    const notifying = announced(action, write())
+    let inProcess: PrepareOptions['inProcess']
+    if (driver.deliversInProcess) {
+      const reporting = announced(action, write(), true).toSQL()
+      // Both forms run with the parameters of the first: they must take the same ones.
+      if (!sameParameters(reporting.params, notifying.toSQL().params)) {
+        throw new Error(`the two forms of ${action} take different parameters`)
+      }
+      inProcess = { text: reporting.sql, channel }
+    }
+    return statement(notifying, (row) => valueColumns(row, 0), {
+      notifies: true,
+      ...(inProcess === undefined ? {} : { inProcess }),
+    })
+  }
+  const createQuery = writeStatement('create', () => insertRow.returning(written))
+  const updateQuery = writeStatement('update', () =>
+    db
+      .update(r)
+      .set({
+        spec: newSpec,
+        // What the BEFORE UPDATE trigger does for every other writer (migration 0002).
+        version: sql`default`,
+        modificationTime: sql`greatest(now(), ${r.modificationTime} + interval '1 millisecond')`,
+      })
+      .where(keyAndVersionMatch)
+      .returning(written)
+  )
+  // Deletes notify through the trigger, which also writes the tombstone.
   const announces: PrepareOptions = { notifies: true }
-  const createQuery = statement(
-    announced('create', insertRow.returning(written)),
-    (row) => valueColumns(row, 0),
-    announces
-  )
-  const updateQuery = statement(
-    announced(
-      'update',
-      db
-        .update(r)
-        .set({
-          spec: newSpec,
-          // What the BEFORE UPDATE trigger does for every other writer (migration 0002).
-          version: sql`default`,
-          modificationTime: sql`greatest(now(), ${r.modificationTime} + interval '1 millisecond')`,
-        })
-        .where(keyAndVersionMatch)
-        .returning(written)
-    ),
-    (row) => valueColumns(row, 0),
-    announces
-  )
   const deleteQuery = statement(
     db.delete(r).where(keyMatches).returning({ version: values.version }),
     versionColumn,

@@ -83,6 +83,9 @@ describe('the store on a PGlite session shared with others', () => {
       await shared.pglite.exec(
         `INSERT INTO ${table} (type, mesh, name, spec) VALUES ('Mesh', '', 'typed', '{}')`
       )
+      // Nothing inside the transaction is announced before it commits.
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(heard.map((event) => `${event.action} ${event.key.name}`)).toEqual(['create edited'])
       await shared.pglite.exec('COMMIT')
       // The hand edit was stamped by the trigger: a version of its own, so the version the store
       // returned for its update is stale and a writer holding it loses.
@@ -102,6 +105,25 @@ describe('the store on a PGlite session shared with others', () => {
         'update edited',
         'create typed',
       ])
+    } finally {
+      if (shared.pglite.isInTransaction()) await shared.pglite.exec('ROLLBACK')
+      await store.close()
+    }
+  })
+
+  it("announces nothing of its writes in another caller's transaction that rolls back", async () => {
+    const { store } = await openStore()
+    const heard: StoreEvent[] = []
+    store.watch((event) => heard.push(event))
+    try {
+      await shared.pglite.exec('BEGIN')
+      await store.create(key('undone'), { n: 1 })
+      await shared.pglite.exec('ROLLBACK')
+      await store.create(key('done'), { n: 2 })
+      await waitFor(() => heard.length > 0, 'an event')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(heard).toEqual([{ action: 'create', key: key('done') }])
+      expect(await store.get(key('undone'))).toBeUndefined()
     } finally {
       if (shared.pglite.isInTransaction()) await shared.pglite.exec('ROLLBACK')
       await store.close()

@@ -2,13 +2,21 @@
  * The embedded driver: PGlite, PostgreSQL compiled to WebAssembly, running in this process over a
  * local data directory (or in memory). The same schema, migrations and queries as on a server;
  * what differs is what "one process" makes simpler: the single session sees its own notifications,
- * so change events work as on a server, and leader election is among this process's contenders.
+ * so change events work as on a server; the store's own writes need no NOTIFY at all, since every
+ * listener is here (`deliver`); and leader election is among this process's contenders.
  */
 import type { QueryOptions, Transaction } from '@electric-sql/pglite'
 import { PGlite, protocol } from '@electric-sql/pglite'
 import { silentLogger } from '@meshca/core-mtls'
 import { drizzle } from 'drizzle-orm/pglite'
-import type { LockSession, PreparedStatement, Row, SqlDatabase, StoreDriver } from '../driver.ts'
+import type {
+  LockSession,
+  PreparedStatement,
+  PrepareOptions,
+  Row,
+  SqlDatabase,
+  StoreDriver,
+} from '../driver.ts'
 import { DEFAULT_MAX_SPEC_BYTES } from '../input-checks.ts'
 import { applyMigrations } from '../migrate.ts'
 import { CHANGE_LOG_SETTING, checkSchemaName, DEFAULT_SCHEMA, WRITER_SETTING } from '../names.ts'
@@ -74,13 +82,20 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
       kind: 'pglite',
       db,
       // PGlite queues the callbacks of a commit's notifications while it runs the commit, ahead of
-      // the writer's continuation and of the next query.
+      // the writer's continuation and of the next query; `deliver` does the same.
       notifiesBeforeWriteReturns: true,
-      prepare: (text, prepareOptions) =>
-        prepareOnPglite(database, text, prepareOptions?.notifies === true),
+      deliversInProcess: true,
+      prepare: (text, prepareOptions) => prepareOnPglite(database, text, prepareOptions ?? {}),
       async listen(channel, handlers) {
+        // Writes by SQL arrive as notifications, the store's own writes from `prepareOnPglite`.
         const unlisten = await database.listen(`"${channel}"`, handlers.onPayload)
-        return { close: () => unlisten() }
+        const stopDelivery = addInProcessListener(database, channel, handlers.onPayload)
+        return {
+          close: async () => {
+            stopDelivery()
+            await unlisten()
+          },
+        }
       },
       openLockSession: async () => openProcessLockSession(database),
       close: async () => {
@@ -171,6 +186,29 @@ function dropParsers(options: QueryOptions): QueryOptions {
 /** The statements prepared in each embedded database's one session, by statement text. */
 const preparedStatements = new WeakMap<PGlite, Map<string, { name: string; parsed: boolean }>>()
 
+/** This process's listeners of each embedded database, by channel: all of its listeners. */
+const inProcessListeners = new WeakMap<PGlite, Map<string, Set<(payload: string) => void>>>()
+
+function addInProcessListener(
+  database: PGlite,
+  channel: string,
+  listener: (payload: string) => void
+): () => void {
+  let channels = inProcessListeners.get(database)
+  if (channels === undefined) {
+    channels = new Map()
+    inProcessListeners.set(database, channels)
+  }
+  const listeners = channels.get(channel) ?? new Set()
+  channels.set(channel, listeners)
+  // A wrapper of its own, so that a listener added twice is removed once per close.
+  const entry = (payload: string) => listener(payload)
+  listeners.add(entry)
+  return () => {
+    listeners.delete(entry)
+  }
+}
+
 /** Ends what a write set for its transaction (`WRITER_SETTING`, store.ts `newSpec`). */
 const CLEAR_WRITER = `select set_config('${WRITER_SETTING}', '', true)`
 
@@ -179,53 +217,69 @@ const CLEAR_WRITER = `select set_config('${WRITER_SETTING}', '', true)`
  * PostgreSQL, and plans the statement every time. A named statement is parsed once; each run is one
  * call with bind, execute and sync. Runs wait for PGlite's locks as `query()` does, so they never
  * land inside a transaction of PGlite's API; one may land inside a transaction that someone opened
- * with a BEGIN of their own on the shared session (`write`: see there).
+ * with a BEGIN of their own on the shared session (see `run`).
  */
-function prepareOnPglite(database: PGlite, text: string, write: boolean): PreparedStatement {
+function prepareOnPglite(
+  database: PGlite,
+  text: string,
+  options: PrepareOptions
+): PreparedStatement {
   let statements = preparedStatements.get(database)
   if (statements === undefined) {
     statements = new Map()
     preparedStatements.set(database, statements)
   }
   const known = statements
-  const named = (statementText: string) => {
-    const entry = known.get(statementText) ?? { name: `meshca_${known.size + 1}`, parsed: false }
-    known.set(statementText, entry)
-    return entry
-  }
-  const prepared = named(text)
-  const clearing = write ? named(CLEAR_WRITER) : undefined
   const { serialize } = protocol
   const execute = serialize.execute({})
   const sync = serialize.sync()
-  const clearWriter =
-    clearing === undefined ? undefined : serialize.bind({ statement: clearing.name, values: [] })
-
-  /** Parses what is not yet parsed; `again`: closes and parses everything, after a DISCARD. */
-  async function parse(again: boolean): Promise<void> {
-    const messages: Uint8Array[] = []
-    for (const [entry, entryText] of [
-      [prepared, text],
-      ...(clearing === undefined ? [] : [[clearing, CLEAR_WRITER] as const]),
-    ] as const) {
-      if (entry.parsed && !again) continue
-      // Closing a statement that does not exist is no error.
-      if (again) messages.push(serialize.close({ type: 'S', name: entry.name }))
-      messages.push(serialize.parse({ name: entry.name, text: entryText }))
+  /** One statement of the session, parsed on first use, and again after someone's DISCARD. */
+  const named = (statementText: string) => {
+    const entry = known.get(statementText) ?? { name: `meshca_${known.size + 1}`, parsed: false }
+    known.set(statementText, entry)
+    return {
+      bind: (values: (string | null)[]) => serialize.bind({ statement: entry.name, values }),
+      parse(again: boolean, into: Uint8Array[]) {
+        if (entry.parsed && !again) return
+        // Closing a statement that does not exist is no error.
+        if (again) into.push(serialize.close({ type: 'S', name: entry.name }))
+        into.push(serialize.parse({ name: entry.name, text: statementText }))
+      },
+      parsed: () => entry.parsed,
+      markParsed: () => {
+        entry.parsed = true
+      },
     }
-    await database.execProtocol(joinMessages([...messages, sync]))
-    prepared.parsed = true
-    if (clearing !== undefined) clearing.parsed = true
   }
-  async function run(params: readonly unknown[]): Promise<Row[]> {
-    const bind = serialize.bind({ statement: prepared.name, values: params.map(toParameter) })
-    // A write inside someone's open transaction would leave the setting it made for its own
-    // transaction to their later statements, whose writes would then skip the triggers: the write
-    // clears it before the sync. Outside one, the transaction ends with the write.
-    const messages =
-      clearWriter !== undefined && database.isInTransaction()
-        ? [bind, execute, clearWriter, execute, sync]
-        : [bind, execute, sync]
+  const notifying = named(text)
+  const { inProcess } = options
+  const reporting = inProcess === undefined ? undefined : named(inProcess.text)
+  const clearing = options.notifies === true ? named(CLEAR_WRITER) : undefined
+  const clearWriter = clearing?.bind([])
+
+  /** Parses those of `used` not parsed yet; `again`: closes and parses them all. */
+  async function parse(used: readonly (typeof notifying)[], again: boolean): Promise<void> {
+    const messages: Uint8Array[] = []
+    for (const statement of used) statement.parse(again, messages)
+    if (messages.length === 0) return
+    await database.execProtocol(joinMessages([...messages, sync]))
+    for (const statement of used) statement.markParsed()
+  }
+  async function run(params: readonly unknown[], again: boolean): Promise<Row[]> {
+    const values = params.map(toParameter)
+    // Inside someone's open transaction the write is theirs until they commit or roll back: it
+    // notifies, and PostgreSQL delivers that at their commit only. It also clears the setting it
+    // made for its transaction, which their later writes would otherwise inherit and skip the
+    // triggers with. Outside one, the transaction ends with the write, and a reporting write hands
+    // its payload to this process's listeners, who are all of them.
+    const inTransaction = database.isInTransaction()
+    const statement = reporting !== undefined && !inTransaction ? reporting : notifying
+    const clears = clearWriter !== undefined && inTransaction
+    const used = clears && clearing !== undefined ? [statement, clearing] : [statement]
+    if (again || used.some((entry) => !entry.parsed())) await parse(used, again)
+    const messages = [statement.bind(values), execute]
+    if (clears && clearWriter !== undefined) messages.push(clearWriter, execute)
+    messages.push(sync)
     const { messages: answers } = await database.execProtocol(joinMessages(messages))
     const rows: Row[] = []
     for (const message of answers) {
@@ -233,21 +287,30 @@ function prepareOnPglite(database: PGlite, text: string, write: boolean): Prepar
       if (message instanceof protocol.messages.CommandCompleteMessage) break
       if (message instanceof protocol.messages.DataRowMessage) rows.push(message.fields)
     }
+    if (statement === reporting && inProcess !== undefined) deliver(inProcess.channel, rows)
     return rows
+  }
+  /** As PGlite delivers a notification: a microtask per listener, queued before the write returns. */
+  function deliver(channel: string, rows: readonly Row[]): void {
+    const listeners = inProcessListeners.get(database)?.get(channel)
+    if (listeners === undefined) return
+    for (const row of rows) {
+      const payload = row[row.length - 1]
+      if (typeof payload !== 'string') continue
+      for (const listener of listeners) queueMicrotask(() => listener(payload))
+    }
   }
   return {
     async run(params) {
       await database._checkReady()
       return database._runExclusiveTransaction(() =>
         database._runExclusiveQuery(async () => {
-          if (!prepared.parsed || clearing?.parsed === false) await parse(false)
           try {
-            return await run(params)
+            return await run(params, false)
           } catch (error) {
             // Someone ran DEALLOCATE or DISCARD on the shared session: prepare it again.
             if ((error as { code?: unknown }).code !== INVALID_STATEMENT_NAME) throw error
-            await parse(true)
-            return await run(params)
+            return await run(params, true)
           }
         })
       )

@@ -146,6 +146,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         : { run: (params) => runOn(pool, text, params) },
     // A write through the pool is announced on another connection, possibly after it returned.
     notifiesBeforeWriteReturns: false,
+    // Other instances listen too.
+    deliversInProcess: false,
     async listen(channel, handlers) {
       const started = await startListening({ channel, handlers, logger, listenCheckMs, connect })
       listener = started
