@@ -50,8 +50,8 @@ export interface PreparedStatement {
 
 export interface PrepareOptions {
   /**
-   * The statement's commit sends a change notification (the store's creates, updates and deletes).
-   * A driver may run it where that notification costs least: on a server, the store's own LISTEN
+   * The statement's commit sends a change notification, or hands its payload over (`inProcess`):
+   * the store's creates, updates and deletes. A driver may run it where that notification costs least: on a server, the store's own LISTEN
    * connection when it is free (see `drivers/postgres-js.ts`). Its creates and updates also set
    * `WRITER_SETTING` until their transaction ends (store.ts, `newSpec`).
    */
@@ -85,6 +85,12 @@ export interface StoreDriver {
    * NOTIFY and have the driver hand their payload to the listeners (`PrepareOptions.inProcess`).
    */
   readonly deliversInProcess: boolean
+  /**
+   * How many prepared statements ran inside a transaction someone else opened on a shared session
+   * (PGlite, after a BEGIN of their own): what such a read saw may never commit, and a rollback
+   * announces nothing, so the store keeps no row read while the count moved. Absent: never.
+   */
+  uncommittedRuns?(): number
   listen(channel: string, handlers: ListenHandlers): Promise<ListenHandle>
   /**
    * A new session for advisory locks. `idleTimeoutMs`: how long the server keeps the session when

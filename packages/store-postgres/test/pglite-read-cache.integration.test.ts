@@ -114,6 +114,28 @@ describe('PGlite read cache', () => {
     await store.close()
   })
 
+  it('keeps no row read inside a transaction someone opened with BEGIN, which may roll back', async () => {
+    const { store, schema } = await openStore()
+    await store.create(key('m'), { n: 1 })
+    try {
+      await shared.pglite.exec('BEGIN')
+      await sqlOn(schema, `UPDATE resources SET spec = '{"n":2}' WHERE name = 'm'`)
+      await sqlOn(
+        schema,
+        `INSERT INTO resources (type, mesh, name, spec) VALUES ('Mesh', '', 'n', '{}')`
+      )
+      // The shared session reads what the open transaction wrote.
+      expect(await specOf(store, 'm')).toEqual({ n: 2 })
+      expect(await specOf(store, 'n')).toEqual({})
+      await shared.pglite.exec('ROLLBACK')
+      expect(await specOf(store, 'm')).toEqual({ n: 1 })
+      expect(await specOf(store, 'n')).toBeUndefined()
+    } finally {
+      if (shared.pglite.isInTransaction()) await shared.pglite.exec('ROLLBACK')
+      await store.close()
+    }
+  })
+
   it('never keeps a row read while a change to it was committed', async () => {
     const { store } = await openStore()
     let version = (await store.create(key('m'), { n: 0 })).version

@@ -130,6 +130,31 @@ describe('the store on a PGlite session shared with others', () => {
     }
   })
 
+  it("writes inside another caller's transaction after a DEALLOCATE without failing it", async () => {
+    const { store, schema } = await openStore()
+    try {
+      await store.create(key('warm'), {})
+      await shared.pglite.exec('DEALLOCATE ALL')
+      // Prepares again what a write outside a transaction uses, not what one inside uses.
+      await store.create(key('outside'), {})
+      await shared.pglite.exec('BEGIN')
+      await shared.pglite.exec(
+        `INSERT INTO ${schema}.resources (type, mesh, name, spec) VALUES ('Mesh', '', 'by-hand', '{}')`
+      )
+      await store.create(key('inside'), {})
+      await shared.pglite.exec('COMMIT')
+      expect((await store.list('Mesh')).items.map((item) => item.name)).toEqual([
+        'by-hand',
+        'inside',
+        'outside',
+        'warm',
+      ])
+    } finally {
+      if (shared.pglite.isInTransaction()) await shared.pglite.exec('ROLLBACK')
+      await store.close()
+    }
+  })
+
   it('prepares its statements again after another caller deallocated them', async () => {
     const { store } = await openStore()
     const created = await store.create(key('m'), { n: 1 })

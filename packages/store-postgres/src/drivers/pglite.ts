@@ -42,9 +42,10 @@ export interface PgliteStoreOptions extends CommonStoreOptions {
   /**
    * Memory for rows read by key (`readCacheBytes`, default 16 MiB, 0 for none) is kept until a
    * change notification drops them. Exact for every write that goes through this PGlite instance
-   * (the store's, another store's, SQL sent to it), because PGlite announces a change before the
-   * write returns. Writes that bypass the triggers (`session_replication_role = replica`, disabled
-   * triggers) are not seen.
+   * (the store's, another store's, SQL sent to it), because PGlite, and the driver for the store's
+   * own writes, announce a change before the write returns. Writes by SQL that bypass the triggers
+   * (`session_replication_role = replica`, disabled triggers) are not seen. Rows read inside a
+   * transaction someone opened with a BEGIN of their own are not kept.
    */
   readonly readCacheBytes?: number
 }
@@ -85,6 +86,7 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
       // the writer's continuation and of the next query; `deliver` does the same.
       notifiesBeforeWriteReturns: true,
       deliversInProcess: true,
+      uncommittedRuns: () => uncommittedRuns.get(database) ?? 0,
       prepare: (text, prepareOptions) => prepareOnPglite(database, text, prepareOptions ?? {}),
       async listen(channel, handlers) {
         // Writes by SQL arrive as notifications, the store's own writes from `prepareOnPglite`.
@@ -186,6 +188,9 @@ function dropParsers(options: QueryOptions): QueryOptions {
 /** The statements prepared in each embedded database's one session, by statement text. */
 const preparedStatements = new WeakMap<PGlite, Map<string, { name: string; parsed: boolean }>>()
 
+/** `StoreDriver.uncommittedRuns` of each embedded database. */
+const uncommittedRuns = new WeakMap<PGlite, number>()
+
 /** This process's listeners of each embedded database, by channel: all of its listeners. */
 const inProcessListeners = new WeakMap<PGlite, Map<string, Set<(payload: string) => void>>>()
 
@@ -215,7 +220,7 @@ const CLEAR_WRITER = `select set_config('${WRITER_SETTING}', '', true)`
 /**
  * PGlite's `query()` sends parse, describe, bind, describe, execute and sync, each its own call into
  * PostgreSQL, and plans the statement every time. A named statement is parsed once; each run is one
- * call with bind, execute and sync. Runs wait for PGlite's locks as `query()` does, so they never
+ * call with bind, execute and sync (and, for a write in someone's transaction, what `run` adds). Runs wait for PGlite's locks as `query()` does, so they never
  * land inside a transaction of PGlite's API; one may land inside a transaction that someone opened
  * with a BEGIN of their own on the shared session (see `run`).
  */
@@ -257,13 +262,11 @@ function prepareOnPglite(
   const clearing = options.notifies === true ? named(CLEAR_WRITER) : undefined
   const clearWriter = clearing?.bind([])
 
-  /** Parses those of `used` not parsed yet; `again`: closes and parses them all. */
-  async function parse(used: readonly (typeof notifying)[], again: boolean): Promise<void> {
+  /** Parse messages for those of `used` not parsed yet; `again`: closes and parses them all. */
+  function parses(used: readonly (typeof notifying)[], again: boolean): Uint8Array[] {
     const messages: Uint8Array[] = []
     for (const statement of used) statement.parse(again, messages)
-    if (messages.length === 0) return
-    await database.execProtocol(joinMessages([...messages, sync]))
-    for (const statement of used) statement.markParsed()
+    return messages
   }
   async function run(params: readonly unknown[], again: boolean): Promise<Row[]> {
     const values = params.map(toParameter)
@@ -276,18 +279,35 @@ function prepareOnPglite(
     const statement = reporting !== undefined && !inTransaction ? reporting : notifying
     const clears = clearWriter !== undefined && inTransaction
     const used = clears && clearing !== undefined ? [statement, clearing] : [statement]
-    if (again || used.some((entry) => !entry.parsed())) await parse(used, again)
-    const messages = [statement.bind(values), execute]
+    const messages: Uint8Array[] = []
+    if (inTransaction) {
+      // A statement someone deallocated would fail, and fail their transaction with it: there,
+      // every run closes and parses what it uses, in the same call.
+      uncommittedRuns.set(database, (uncommittedRuns.get(database) ?? 0) + 1)
+      messages.push(...parses(used, true))
+    } else if (again || used.some((entry) => !entry.parsed())) {
+      await database.execProtocol(joinMessages([...parses(used, again), sync]))
+    }
+    for (const entry of used) entry.markParsed()
+    messages.push(statement.bind(values), execute)
     if (clears && clearWriter !== undefined) messages.push(clearWriter, execute)
     messages.push(sync)
-    const { messages: answers } = await database.execProtocol(joinMessages(messages))
+    const reports = statement === reporting && inProcess !== undefined
+    // A reporting write is committed once PostgreSQL answered: its listeners hear of it before the
+    // data directory is written, as they do of a notification, whether or not that write fails.
+    const { messages: answers } = await database.execProtocol(joinMessages(messages), {
+      syncToFs: !reports,
+    })
     const rows: Row[] = []
     for (const message of answers) {
       // The write's rows come first; the clearing statement's row is not one of them.
       if (message instanceof protocol.messages.CommandCompleteMessage) break
       if (message instanceof protocol.messages.DataRowMessage) rows.push(message.fields)
     }
-    if (statement === reporting && inProcess !== undefined) deliver(inProcess.channel, rows)
+    if (reports) {
+      deliver(inProcess.channel, rows)
+      await database.syncToFs()
+    }
     return rows
   }
   /** As PGlite delivers a notification: a microtask per listener, queued before the write returns. */
