@@ -51,9 +51,10 @@ export interface PreparedStatement {
 export interface PrepareOptions {
   /**
    * The statement's commit sends a change notification, or hands its payload over (`inProcess`):
-   * the store's creates, updates and deletes. A driver may run it where that notification costs least: on a server, the store's own LISTEN
-   * connection when it is free (see `drivers/postgres-js.ts`). Its creates and updates also set
-   * `WRITER_SETTING` until their transaction ends (store.ts, `newSpec`).
+   * the store's creates, updates and deletes. A driver may run it where that notification costs
+   * least: on a server, the store's own LISTEN connection when it is free (see
+   * `drivers/postgres-js.ts`). Its creates and updates also set `WRITER_SETTING` until their
+   * transaction ends (store.ts, `newSpec`).
    */
   readonly notifies?: boolean
   /**

@@ -544,7 +544,8 @@ export async function openSqlStore(
     const uncommitted = driver.uncommittedRuns?.()
     const readAt = performance.now()
     const row = await readRow(key)
-    // Read inside a transaction someone else opened: it may never commit, and a rollback says nothing.
+    // Read inside a transaction someone else opened: it may never commit, and a rollback says
+    // nothing.
     if (driver.uncommittedRuns?.() !== uncommitted) return row
     const specLength = typeof row?.spec === 'string' ? row.spec.length : 0
     rowCache.fill(id, generation, row, CACHED_ROW_OVERHEAD_BYTES + specLength, readAt)

@@ -131,7 +131,6 @@ describe('PGlite read cache', () => {
       expect(await specOf(store, 'm')).toEqual({ n: 1 })
       expect(await specOf(store, 'n')).toBeUndefined()
     } finally {
-      if (shared.pglite.isInTransaction()) await shared.pglite.exec('ROLLBACK')
       await store.close()
     }
   })

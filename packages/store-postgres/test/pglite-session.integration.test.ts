@@ -7,7 +7,7 @@
 import type { ResourceKey, StoreEvent } from '@meshca/core-mtls'
 import { describe, expect, it } from 'vitest'
 import { createPgliteStore } from '../src/index.ts'
-import { waitFor } from './support/recording-logger.ts'
+import { sleep, waitFor } from './support/recording-logger.ts'
 import { sharedPglite } from './support/shared-pglite.ts'
 
 const shared = sharedPglite()
@@ -84,7 +84,7 @@ describe('the store on a PGlite session shared with others', () => {
         `INSERT INTO ${table} (type, mesh, name, spec) VALUES ('Mesh', '', 'typed', '{}')`
       )
       // Nothing inside the transaction is announced before it commits.
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await sleep(20)
       expect(heard.map((event) => `${event.action} ${event.key.name}`)).toEqual(['create edited'])
       await shared.pglite.exec('COMMIT')
       // The hand edit was stamped by the trigger: a version of its own, so the version the store
@@ -106,7 +106,6 @@ describe('the store on a PGlite session shared with others', () => {
         'create typed',
       ])
     } finally {
-      if (shared.pglite.isInTransaction()) await shared.pglite.exec('ROLLBACK')
       await store.close()
     }
   })
@@ -121,11 +120,10 @@ describe('the store on a PGlite session shared with others', () => {
       await shared.pglite.exec('ROLLBACK')
       await store.create(key('done'), { n: 2 })
       await waitFor(() => heard.length > 0, 'an event')
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await sleep(20)
       expect(heard).toEqual([{ action: 'create', key: key('done') }])
       expect(await store.get(key('undone'))).toBeUndefined()
     } finally {
-      if (shared.pglite.isInTransaction()) await shared.pglite.exec('ROLLBACK')
       await store.close()
     }
   })
@@ -150,7 +148,6 @@ describe('the store on a PGlite session shared with others', () => {
         'warm',
       ])
     } finally {
-      if (shared.pglite.isInTransaction()) await shared.pglite.exec('ROLLBACK')
       await store.close()
     }
   })

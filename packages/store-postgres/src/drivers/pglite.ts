@@ -220,9 +220,10 @@ const CLEAR_WRITER = `select set_config('${WRITER_SETTING}', '', true)`
 /**
  * PGlite's `query()` sends parse, describe, bind, describe, execute and sync, each its own call into
  * PostgreSQL, and plans the statement every time. A named statement is parsed once; each run is one
- * call with bind, execute and sync (and, for a write in someone's transaction, what `run` adds). Runs wait for PGlite's locks as `query()` does, so they never
- * land inside a transaction of PGlite's API; one may land inside a transaction that someone opened
- * with a BEGIN of their own on the shared session (see `run`).
+ * call with bind, execute and sync (and, for a write in someone's transaction, what `run` adds).
+ * Runs wait for PGlite's locks as `query()` does, so they never land inside a transaction of
+ * PGlite's API; one may land inside a transaction that someone opened with a BEGIN of their own on
+ * the shared session (see `run`).
  */
 function prepareOnPglite(
   database: PGlite,
@@ -260,7 +261,6 @@ function prepareOnPglite(
   const { inProcess } = options
   const reporting = inProcess === undefined ? undefined : named(inProcess.text)
   const clearing = options.notifies === true ? named(CLEAR_WRITER) : undefined
-  const clearWriter = clearing?.bind([])
 
   /** Parse messages for those of `used` not parsed yet; `again`: closes and parses them all. */
   function parses(used: readonly (typeof notifying)[], again: boolean): Uint8Array[] {
@@ -277,8 +277,8 @@ function prepareOnPglite(
     // its payload to this process's listeners, who are all of them.
     const inTransaction = database.isInTransaction()
     const statement = reporting !== undefined && !inTransaction ? reporting : notifying
-    const clears = clearWriter !== undefined && inTransaction
-    const used = clears && clearing !== undefined ? [statement, clearing] : [statement]
+    const clear = inTransaction ? clearing : undefined
+    const used = clear === undefined ? [statement] : [statement, clear]
     const messages: Uint8Array[] = []
     if (inTransaction) {
       // A statement someone deallocated would fail, and fail their transaction with it: there,
@@ -290,7 +290,7 @@ function prepareOnPglite(
     }
     for (const entry of used) entry.markParsed()
     messages.push(statement.bind(values), execute)
-    if (clears && clearWriter !== undefined) messages.push(clearWriter, execute)
+    if (clear !== undefined) messages.push(clear.bind([]), execute)
     messages.push(sync)
     const reports = statement === reporting && inProcess !== undefined
     // A reporting write is committed once PostgreSQL answered: its listeners hear of it before the
@@ -310,7 +310,7 @@ function prepareOnPglite(
     }
     return rows
   }
-  /** As PGlite delivers a notification: a microtask per listener, queued before the write returns. */
+  /** As PGlite delivers a notification: one microtask per listener, before the write returns. */
   function deliver(channel: string, rows: readonly Row[]): void {
     const listeners = inProcessListeners.get(database)?.get(channel)
     if (listeners === undefined) return

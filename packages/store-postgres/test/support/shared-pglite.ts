@@ -1,10 +1,10 @@
 /**
  * One embedded database per test file (starting PGlite takes seconds) and a fresh schema for each
  * store the file opens on it. Call it at the top level of a test file: it registers the file's
- * `beforeAll` and `afterAll`.
+ * `beforeAll`, `afterEach` and `afterAll`.
  */
 import { PGlite } from '@electric-sql/pglite'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 
 export interface SharedPglite {
   /** The file's database; open from `beforeAll` on. */
@@ -18,6 +18,11 @@ export function sharedPglite(): SharedPglite {
   let schemas = 0
   beforeAll(async () => {
     pglite = await PGlite.create()
+  })
+  // A test that stops between a BEGIN sent by hand and its COMMIT would leave the session, which
+  // every test of the file shares, inside that transaction.
+  afterEach(async () => {
+    if (pglite?.isInTransaction()) await pglite.exec('ROLLBACK')
   })
   afterAll(async () => {
     await pglite?.close()
