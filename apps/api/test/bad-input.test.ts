@@ -50,7 +50,39 @@ describe('bad input', () => {
       contentType: 'application/yaml',
     })
     expect((await errorBody(two)).details).toBe(
-      'request body must hold one resource, not 2 YAML documents'
+      'request body is not valid YAML: more than 1 YAML document'
+    )
+  })
+
+  it.each([
+    ['application/yaml', '['.repeat(24_000)],
+    ['application/yaml', '- '.repeat(24_000)],
+    ['application/json', '['.repeat(24_000)],
+    ['application/json', `{"type":"Mesh","name":"m1","x":${'{"a":'.repeat(24_000)}`],
+  ])(
+    'refuses %s nested 24,000 levels deep before parsing it, every time',
+    async (contentType, body) => {
+      const h = createHarness()
+      const format = contentType.endsWith('yaml') ? 'YAML' : 'JSON'
+      for (let round = 0; round < 5; round++) {
+        const response = await h.put('/meshes/m1', body, { contentType })
+        expect(response.status).toBe(400)
+        expect((await errorBody(response)).details).toMatch(
+          new RegExp(
+            `^request body is not valid ${format}: more than 64 levels of nesting at line 1, column \\d+$`
+          )
+        )
+      }
+      expect((await h.get('/meshes')).status).toBe(200)
+    }
+  )
+
+  it('refuses a body of more values than any resource has', async () => {
+    const h = createHarness()
+    const response = await h.put('/meshes/m1', `[${'1,'.repeat(30_000)}1]`)
+    expect(response.status).toBe(400)
+    expect((await errorBody(response)).details).toBe(
+      'request body is not valid JSON: more than 20000 values'
     )
   })
 

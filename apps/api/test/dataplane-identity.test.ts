@@ -247,6 +247,26 @@ describe('POST /meshes/{mesh}/dataplanes/{name}/identity', () => {
       ])
       expect(await insightOf(h, 'default', 'web-1')).toBeUndefined()
     })
+
+    it('takes JSON only, and refuses deep nesting before parsing it', async () => {
+      const h = harness()
+      const token = await meshWithWeb(h)
+      const path = '/meshes/default/dataplanes/web-1/identity'
+      const auth = { token }
+      const yaml = await h.post(path, 'csr: x\n', { ...auth, contentType: 'application/yaml' })
+      expect(yaml.status).toBe(415)
+      expect((await errorBody(yaml)).details).toBe(
+        'Unsupported Media Type: "application/yaml"; send application/json'
+      )
+      for (let round = 0; round < 3; round++) {
+        const deep = await h.post(path, `{"dataplane":${'['.repeat(24_000)}`, auth)
+        expect(deep.status).toBe(400)
+        expect((await errorBody(deep)).details).toBe(
+          'request body is not valid JSON: more than 64 levels of nesting at line 1, column 77'
+        )
+      }
+      await identityOf(await h.post(path, '', auth))
+    })
   })
 
   describe('self-registration (Universal)', () => {

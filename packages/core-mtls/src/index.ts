@@ -231,6 +231,13 @@ export type { DataplaneInsightSpec, DataplaneMtlsInsight } from './resources/dat
 export { validateDataplaneSpec } from './resources/dataplane-validator.ts'
 export { decodeResource } from './resources/decode-resource.ts'
 export {
+  checkJsonBounds,
+  checkYamlBounds,
+  type DocumentBounds,
+  FILE_BOUNDS,
+  REQUEST_BODY_BOUNDS,
+} from './resources/document-bounds.ts'
+export {
   DEFAULT_MESH,
   decodeKubernetes,
   encodeKubernetes,

@@ -1,9 +1,15 @@
 /**
  * Request bodies: JSON (what Kuma's API takes) or YAML (what `kumactl apply` files are), one document,
  * UTF-8. Every failure is a 4xx with the error body; messages give positions, never the text, which
- * may hold key material.
+ * may hold key material. Nesting, value counts and aliases are bounded before a parser runs
+ * (REQUEST_BODY_BOUNDS); the byte size is bounded before the body is read (the app's body limit).
  */
-import { isMeshcaError, parseYamlDocuments } from '@meshca/core-mtls'
+import {
+  checkJsonBounds,
+  isMeshcaError,
+  parseYamlDocuments,
+  REQUEST_BODY_BOUNDS,
+} from '@meshca/core-mtls'
 import type { Context } from 'hono'
 import type { AppEnv } from '../context.ts'
 import { ApiProblem } from './api-problem.ts'
@@ -15,34 +21,63 @@ export const SUPPORTED_MEDIA_TYPES = 'application/json or application/yaml'
 
 type BodyFormat = 'json' | 'yaml'
 
-function bodyFormat(contentType: string | undefined): BodyFormat {
+export interface ReadBodyOptions {
+  /** Accept YAML besides JSON; default true. The data plane API takes JSON only. */
+  readonly yaml?: boolean
+}
+
+function bodyFormat(contentType: string | undefined, yaml: boolean): BodyFormat {
   // No content type claims nothing; JSON is what the API speaks.
   if (contentType === undefined || contentType.trim() === '') return 'json'
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? ''
   if (JSON_TYPES.test(mediaType)) return 'json'
-  if (YAML_TYPES.test(mediaType)) return 'yaml'
+  if (yaml && YAML_TYPES.test(mediaType)) return 'yaml'
+  const supported = yaml ? SUPPORTED_MEDIA_TYPES : 'application/json'
   throw new ApiProblem(
     415,
-    `Unsupported Media Type: ${JSON.stringify(mediaType)}; send ${SUPPORTED_MEDIA_TYPES}`
+    `Unsupported Media Type: ${JSON.stringify(mediaType)}; send ${supported}`
   )
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
-/** The parsed body of a PUT or POST, as untyped JSON for the codecs to read. */
-export async function readBody(c: Context<AppEnv>): Promise<unknown> {
-  const format = bodyFormat(c.req.header('content-type'))
-  let text: string
+/** The body of a PUT or POST as text; `''` when there is none (or only white space). */
+async function bodyText(c: Context<AppEnv>): Promise<string> {
   try {
-    text = decoder.decode(await c.req.arrayBuffer())
+    return decoder.decode(await c.req.arrayBuffer()).trim()
   } catch {
     throw new ApiProblem(400, 'request body is not valid UTF-8')
   }
-  if (text.trim() === '') throw new ApiProblem(400, 'request body is empty')
+}
+
+/** The parsed body of a PUT or POST, as untyped JSON for the codecs to read. */
+export async function readBody(
+  c: Context<AppEnv>,
+  options: ReadBodyOptions = {}
+): Promise<unknown> {
+  const body = await readOptionalBody(c, options)
+  if (body === undefined) throw new ApiProblem(400, 'request body is empty')
+  return body
+}
+
+/** `readBody`, or `undefined` for a request without a body. */
+export async function readOptionalBody(
+  c: Context<AppEnv>,
+  options: ReadBodyOptions = {}
+): Promise<unknown> {
+  const format = bodyFormat(c.req.header('content-type'), options.yaml ?? true)
+  const text = await bodyText(c)
+  if (text === '') return undefined
   return format === 'json' ? parseJson(text) : parseYaml(text)
 }
 
 function parseJson(text: string): unknown {
+  try {
+    checkJsonBounds(text, REQUEST_BODY_BOUNDS)
+  } catch (error) {
+    if (!isMeshcaError(error, 'INVALID')) throw error
+    throw new ApiProblem(400, `request body is not valid JSON: ${reasonOf(error)}`)
+  }
   try {
     return JSON.parse(text)
   } catch (error) {
@@ -67,11 +102,10 @@ function jsonErrorPosition(text: string, error: unknown): string {
 function parseYaml(text: string): unknown {
   let documents: unknown[]
   try {
-    documents = parseYamlDocuments(text)
+    documents = parseYamlDocuments(text, REQUEST_BODY_BOUNDS)
   } catch (error) {
     if (!isMeshcaError(error, 'INVALID')) throw error
-    const reason = error.violations[0]?.message ?? error.message
-    throw new ApiProblem(400, `request body is not valid YAML: ${reason}`)
+    throw new ApiProblem(400, `request body is not valid YAML: ${reasonOf(error)}`)
   }
   if (documents.length !== 1) {
     throw new ApiProblem(
@@ -80,4 +114,11 @@ function parseYaml(text: string): unknown {
     )
   }
   return documents[0]
+}
+
+function reasonOf(error: {
+  readonly message: string
+  readonly violations: readonly { message: string }[]
+}) {
+  return error.violations[0]?.message ?? error.message
 }

@@ -24,7 +24,7 @@ import {
 } from '../dataplanes/dataplane-auth.ts'
 import type { DataplaneSessions, EventSink } from '../dataplanes/dataplane-sessions.ts'
 import { identityJson } from '../dataplanes/identity-json.ts'
-import { readBody } from '../http/read-body.ts'
+import { readOptionalBody } from '../http/read-body.ts'
 import { resourceFromBody, withVersionOf } from '../http/resources.ts'
 import { retryLostRaces } from '../http/retry.ts'
 import { TITLES } from '../http/titles.ts'
@@ -48,11 +48,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** The optional body of `POST …/identity`: `{csr?, dataplane?}`; no body at all is `{}`. */
+/** The optional JSON body of `POST …/identity`: `{csr?, dataplane?}`; no body at all is `{}`. */
 async function identityBody(c: Context<AppEnv>): Promise<IdentityBody> {
-  const bytes = await c.req.arrayBuffer()
-  if (new TextDecoder().decode(bytes).trim() === '') return {}
-  const body = await readBody(c)
+  // JSON only: a data plane is a program, and Kuma's data plane endpoints take JSON too.
+  const body = await readOptionalBody(c, { yaml: false })
+  if (body === undefined) return {}
   if (!isPlainObject(body)) throw validationError([{ field: '', message: 'must be an object' }])
   const violations: Violation[] = []
   for (const key of Object.keys(body)) {

@@ -5,11 +5,14 @@
 import { LineCounter, parseAllDocuments } from 'yaml'
 import type { Violation } from '../errors.ts'
 import { toMeshcaError, validationError } from '../errors.ts'
+import { checkYamlBounds, type DocumentBounds, FILE_BOUNDS } from './document-bounds.ts'
 
 /** Bounds alias expansion ("billion laughs"); Kubernetes manifests never need more. */
 const MAX_ALIAS_COUNT = 100
 
-export function parseYamlDocuments(text: string): unknown[] {
+/** The documents of `text`, which is first checked against `bounds` (nesting, size, count). */
+export function parseYamlDocuments(text: string, bounds: DocumentBounds = FILE_BOUNDS): unknown[] {
+  checkYamlBounds(text, bounds)
   const lineCounter = new LineCounter()
   let documents: ReturnType<typeof parseAllDocuments>
   try {
