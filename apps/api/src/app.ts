@@ -123,7 +123,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     bodyLimit({
       maxSize: maxBodyBytes,
       onError: () => {
-        throw new ApiProblem(413, `request body is larger than ${maxBodyBytes} bytes`)
+        // The rest of the body is left unread: the connection cannot carry another request.
+        throw new ApiProblem(413, `request body is larger than ${maxBodyBytes} bytes`, {
+          headers: { connection: 'close' },
+        })
       },
     })
   )
