@@ -338,5 +338,6 @@ export {
 export { type CoalescedRead, coalesceReads } from './util/coalesce-reads.ts'
 export { deepFreeze } from './util/deep-freeze.ts'
 export { frozenDate } from './util/frozen-date.ts'
+export { jsonEqual } from './util/json-equal.ts'
 export { LruMap } from './util/lru-map.ts'
 export { indexPath, joinPath, ViolationList } from './validation.ts'

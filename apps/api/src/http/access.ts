@@ -1,7 +1,9 @@
 /**
- * Who may do what (spec §9.4). As in Kuma: Secrets are admin-only for every verb, and only admins
- * issue tokens. Beyond Kuma: an anonymous caller (no token, not an admin by locality) may read but
- * not change resources; Kuma lets anyone who reaches the port rewrite a Mesh's CA.
+ * Who may do what. As in Kuma: Secrets are admin-only for every verb, and only admins issue tokens.
+ * Beyond Kuma: an anonymous caller (no token, not an admin by locality) may read but not change
+ * resources; and CA material is treated as Secrets are: changing a Mesh's `mtls`, forcing an unsafe
+ * CA switch and deleting a Mesh that holds CA material or Secrets are admin-only. Kuma lets any
+ * authenticated user rewrite a Mesh's CA, which mints every identity of the mesh.
  */
 import { MeshcaError } from '@meshca/core-mtls'
 import type { Context } from 'hono'
@@ -44,6 +46,16 @@ export function requireAuthenticatedWriter(c: Context<AppEnv>, resourceType: str
   if (user.name === ANONYMOUS_USER.name) {
     throw forbidden(
       `user ${JSON.stringify(describeUser(user))} cannot change the resource of type ${JSON.stringify(resourceType)}: authenticate with a user token`
+    )
+  }
+}
+
+/** CA material (a Mesh's `mtls`, what deleting a Mesh destroys) is an admin's, as Secrets are. */
+export function requireAdminForCaMaterial(c: Context<AppEnv>, action: string): void {
+  const user = c.get('user')
+  if (!isAdmin(user)) {
+    throw forbidden(
+      `user ${JSON.stringify(describeUser(user))} cannot ${action}: only admins manage CA material`
     )
   }
 }

@@ -1,9 +1,9 @@
 /** `/meshes`: Mesh CRUD through the MeshManager (validation, CA material, default policies). */
-import type { MeshUpdateOptions, Violation } from '@meshca/core-mtls'
-import { validationError } from '@meshca/core-mtls'
+import type { MeshUpdateOptions, Resource, Violation } from '@meshca/core-mtls'
+import { jsonEqual, validationError } from '@meshca/core-mtls'
 import { type Context, Hono } from 'hono'
 import type { AppEnv } from '../context.ts'
-import { requireAuthenticatedWriter } from '../http/access.ts'
+import { isAdmin, requireAdminForCaMaterial, requireAuthenticatedWriter } from '../http/access.ts'
 import { restoreMaskedKeys } from '../http/mesh-masking.ts'
 import { listResponse } from '../http/pagination.ts'
 import { readBody } from '../http/read-body.ts'
@@ -44,10 +44,12 @@ export function meshRoutes(deps: RouteDeps): Hono<AppEnv> {
     requireAuthenticatedWriter(c, 'Mesh')
     const name = c.req.param('name')
     const options = updateOptions(c)
+    if (options.allowUnsafeBackendSwitch) requireAdminForCaMaterial(c, `use ${UNSAFE_SWITCH_PARAM}`)
     const sent = resourceFromBody(await readBody(c), { type: 'Mesh', mesh: '', name })
     const outcome = await retryLostRaces(async () => {
       const stored = await core.meshes.get(name)
       const mesh = restoreMaskedKeys(sent, stored)
+      if (!sameMtls(mesh, stored)) requireAdminForCaMaterial(c, 'change the mtls of a Mesh')
       if (stored === undefined) {
         c.set('errorTitle', TITLES.create)
         return { status: 201 as const, ...(await core.meshes.create(mesh)) }
@@ -65,11 +67,30 @@ export function meshRoutes(deps: RouteDeps): Hono<AppEnv> {
   app.delete('/meshes/:name', async (c) => {
     c.set('errorTitle', TITLES.delete)
     requireAuthenticatedWriter(c, 'Mesh')
-    await core.meshes.delete(c.req.param('name'))
+    const name = c.req.param('name')
+    if (!isAdmin(c.get('user')) && (await holdsCaMaterial(deps, name))) {
+      requireAdminForCaMaterial(
+        c,
+        `delete Mesh ${JSON.stringify(name)}, which holds CA material or Secrets`
+      )
+    }
+    await core.meshes.delete(name)
     return c.body(null, 200)
   })
 
   return app
+}
+
+/** A Mesh written without an `mtls` block has the same (no) CA as one never written. */
+function sameMtls(mesh: Resource<'Mesh'>, stored: Resource<'Mesh'> | undefined): boolean {
+  return jsonEqual(mesh.spec.mtls ?? null, stored?.spec.mtls ?? null)
+}
+
+/** What deleting the Mesh destroys with it: its CA backends' material, or any of its Secrets. */
+async function holdsCaMaterial(deps: RouteDeps, name: string): Promise<boolean> {
+  const mesh = await deps.core.meshes.get(name)
+  if ((mesh?.spec.mtls?.backends ?? []).length > 0) return true
+  return (await deps.core.secrets.list({ mesh: name, size: 1 })).total > 0
 }
 
 function updateOptions(c: Context<AppEnv>): MeshUpdateOptions {
