@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       daemon: true,
       daemonIntervalMs: 10_000,
       metricsPort: 5680,
+      allowFileDataSources: false,
     })
   })
 
@@ -53,6 +54,7 @@ describe('loadConfig', () => {
       MESHCA_DAEMON: 'false',
       MESHCA_DAEMON_INTERVAL: '1m',
       MESHCA_METRICS_PORT: 'off',
+      MESHCA_ALLOW_FILE_DATA_SOURCES: 'true',
     }
     expect(loadConfig(env, [], cwd)).toEqual({
       host: '0.0.0.0',
@@ -72,6 +74,7 @@ describe('loadConfig', () => {
       daemon: false,
       daemonIntervalMs: 60_000,
       metricsPort: undefined,
+      allowFileDataSources: true,
     })
     const flags = loadConfig(
       env,
@@ -89,6 +92,7 @@ describe('loadConfig', () => {
         ...['--dp-heartbeat-interval', '0', '--dp-reissue-window', '250ms'],
         ...['--signer', 'workers', '--signer-key-pool', '16', '--daemon', 'true'],
         ...['--daemon-interval', '2s', '--metrics-port', '0'],
+        ...['--allow-file-data-sources', 'false'],
       ],
       cwd
     )
@@ -98,6 +102,7 @@ describe('loadConfig', () => {
       daemon: true,
       daemonIntervalMs: 2_000,
       metricsPort: 0,
+      allowFileDataSources: false,
       dataplaneHeartbeatIntervalMs: 0,
       dataplaneReissueWindowMs: 250,
       port: 0,

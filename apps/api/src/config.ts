@@ -58,6 +58,8 @@ export interface ApiConfig {
   readonly daemonIntervalMs: number
   /** Port of `/metrics` (Prometheus); 0 picks a free one; `undefined`: not served. */
   readonly metricsPort: number | undefined
+  /** Mesh CA backends may read `file` data sources from this host (admins only, as any `mtls`). */
+  readonly allowFileDataSources: boolean
 }
 
 export const DEFAULT_PORT = 5681
@@ -105,6 +107,8 @@ Flags override the environment variables named after them.
   --daemon-interval D         MESHCA_DAEMON_INTERVAL period of the daemon's reconcile (default ${DEFAULT_DAEMON_INTERVAL})
   --metrics-port PORT|off     MESHCA_METRICS_PORT    Prometheus /metrics port on the API host;
                               0 picks a free one (default ${DEFAULT_METRICS_PORT})
+  --allow-file-data-sources BOOL  MESHCA_ALLOW_FILE_DATA_SOURCES  CA backends may read files of this
+                              host (regular files up to 256 KiB; default false)
   --help                      print this help
 `
 
@@ -207,6 +211,7 @@ export function loadConfig(
         daemon: { type: 'string' },
         'daemon-interval': { type: 'string' },
         'metrics-port': { type: 'string' },
+        'allow-file-data-sources': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values
@@ -275,6 +280,7 @@ export function loadConfig(
         : parsePort(metricsPortText, 'MESHCA_METRICS_PORT')
   const localhostIsAdminText = pick('localhost-is-admin', 'MESHCA_API_LOCALHOST_IS_ADMIN')
   const defaultMeshText = pick('default-mesh', 'MESHCA_DEFAULT_MESH')
+  const fileSourcesText = pick('allow-file-data-sources', 'MESHCA_ALLOW_FILE_DATA_SOURCES')
   return {
     host,
     port,
@@ -307,6 +313,9 @@ export function loadConfig(
     daemon: daemonText === undefined ? true : parseBoolean(daemonText, 'MESHCA_DAEMON'),
     daemonIntervalMs,
     metricsPort,
+    allowFileDataSources:
+      fileSourcesText !== undefined &&
+      parseBoolean(fileSourcesText, 'MESHCA_ALLOW_FILE_DATA_SOURCES'),
   }
 }
 

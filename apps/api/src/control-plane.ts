@@ -4,7 +4,7 @@
  * liveness heartbeat, the metrics and (by default) the rotation daemon; and closing it all again.
  * The entry files add the listening sockets and signal handling.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import {
   createDataplaneTokens,
@@ -28,6 +28,7 @@ import {
 import type { Hono } from 'hono'
 import { ensureAdminToken } from './admin-token.ts'
 import { createApp } from './app.ts'
+import { readCaFile } from './ca-files.ts'
 import type { ApiConfig } from './config.ts'
 import type { AppEnv } from './context.ts'
 import { createDataplaneSessions, type DataplaneSessions } from './dataplanes/dataplane-sessions.ts'
@@ -98,7 +99,7 @@ export async function startControlPlane(
       signer,
       encryptionKey,
       logger,
-      readFile: async (path) => new Uint8Array(await readFile(path)),
+      ...(config.allowFileDataSources ? { readFile: readCaFile } : {}),
     })
     if (config.defaultMesh) await ensureDefaultMesh(core, logger)
     const userTokens = createUserTokens({ secrets: core.secrets.system, mesh: SYSTEM_SECRETS_MESH })

@@ -78,7 +78,9 @@ export {
   DATA_SOURCE_NOT_CHOSEN,
   dataSourceShapeError,
   decodeInlineBase64,
+  FILE_SOURCES_DISABLED,
   loadDataSource,
+  MAX_CA_FILE_BYTES,
   validateDataSource,
 } from './ca/data-source.ts'
 export { privateKeyMatchesSpki } from './ca/key-match.ts'

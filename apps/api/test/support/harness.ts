@@ -12,6 +12,7 @@ import {
   type Store,
 } from '@meshca/core-mtls'
 import { type AppDeps, createApp, dataplaneSessionsFor } from '../../src/app.ts'
+import { readCaFile } from '../../src/ca-files.ts'
 import { SYSTEM_SECRETS_MESH } from '../../src/system-secrets.ts'
 
 export const LOCALHOST = '127.0.0.1'
@@ -45,6 +46,8 @@ export interface HarnessOptions {
   readonly reissueWindowMs?: number
   readonly rotationJitter?: number
   readonly instanceId?: string
+  /** CA backends may read `file` data sources (the operator flag); default off, as in production. */
+  readonly allowFileDataSources?: boolean
 }
 
 export function createHarness(options: HarnessOptions = {}) {
@@ -59,6 +62,7 @@ export function createHarness(options: HarnessOptions = {}) {
     encryptionKey: options.encryptionKey ?? generateEncryptionKey(),
     logger,
     ...(options.rotationJitter === undefined ? {} : { rotationJitter: options.rotationJitter }),
+    ...(options.allowFileDataSources === true ? { readFile: readCaFile } : {}),
   })
   // ES256 keeps key generation fast; RS256 (Kuma's) is covered by core's tests and the tokens tests.
   const userTokens = createUserTokens({

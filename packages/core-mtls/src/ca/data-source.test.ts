@@ -12,7 +12,9 @@ import {
   asDataSource,
   dataSourceShapeError,
   decodeInlineBase64,
+  FILE_SOURCES_DISABLED,
   loadDataSource,
+  MAX_CA_FILE_BYTES,
   validateDataSource,
 } from './data-source.ts'
 
@@ -214,39 +216,40 @@ describe('loadDataSource', () => {
     )
   })
 
-  it('reports a missing file as Go does', async () => {
-    const path = join(dir, 'invalid.key')
-    const error = await loadError(context(secretsOf({})), { file: path })
-    expect(error.code).toBe('CA_UNAVAILABLE')
-    expect(error.message).toBe(`could not load data: open ${path}: no such file or directory`)
+  it('gives one message for every failure to read a file: no oracle for which paths exist', async () => {
+    const unreadable = (path: string) =>
+      `could not load data: open ${path}: not a readable regular file of at most 262144 bytes`
+    const missing = join(dir, 'invalid.key')
+    for (const path of [missing, 'testdata/invalid.key', dir]) {
+      const error = await loadError(context(secretsOf({})), { file: path })
+      expect([error.code, error.message]).toEqual(['CA_UNAVAILABLE', unreadable(path)])
+    }
+    const failing: CaContext = {
+      ...context(secretsOf({})),
+      readFile: () => Promise.reject(new Error('disk on fire')),
+    }
+    expect((await loadError(failing, { file: '/x' })).message).toBe(unreadable('/x'))
   })
 
-  it('keeps a relative path as written', async () => {
-    const error = await loadError(context(secretsOf({})), { file: 'testdata/invalid.key' })
+  it('refuses more than the size cap, even from a host reader that returned it', async () => {
+    let asked = 0
+    const lenient: CaContext = {
+      ...context(secretsOf({})),
+      readFile: async (_path, maxBytes) => {
+        asked = maxBytes
+        return new Uint8Array(MAX_CA_FILE_BYTES + 1)
+      },
+    }
+    const error = await loadError(lenient, { file: '/dev/zero' })
+    expect(asked).toBe(MAX_CA_FILE_BYTES)
     expect(error.message).toBe(
-      'could not load data: open testdata/invalid.key: no such file or directory'
+      'could not load data: open /dev/zero: not a readable regular file of at most 262144 bytes'
     )
-  })
-
-  it('reports a directory as Go does', async () => {
-    const error = await loadError(context(secretsOf({})), { file: dir })
-    expect(error.message).toBe(`could not load data: read ${dir}: is a directory`)
   })
 
   it('fails where the control plane has no file access', async () => {
     const error = await loadError(context(secretsOf({}), false), { file: '/etc/ca.pem' })
     expect(error.code).toBe('CA_UNAVAILABLE')
-    expect(error.message).toBe(
-      'could not load data: open /etc/ca.pem: this control plane cannot read files'
-    )
-  })
-
-  it('passes on the message of an unexpected read error', async () => {
-    const ctx: CaContext = {
-      ...context(secretsOf({})),
-      readFile: () => Promise.reject(new Error('disk on fire')),
-    }
-    const error = await loadError(ctx, { file: '/x' })
-    expect(error.message).toBe('could not load data: disk on fire')
+    expect(error.message).toBe(`could not load data: ${FILE_SOURCES_DISABLED}`)
   })
 })

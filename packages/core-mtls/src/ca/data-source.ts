@@ -104,15 +104,22 @@ function loadError(cause: string, error?: unknown): MeshcaError {
   return new MeshcaError('CA_UNAVAILABLE', `could not load data: ${cause}`, { cause: error })
 }
 
-/** Go's wording for the file errors a user is likely to meet, so messages match Kuma's. */
-function describeReadError(path: string, error: unknown): string {
-  const code = isRecord(error) ? error.code : undefined
-  const name = isRecord(error) ? error.name : undefined
-  if (code === 'ENOENT' || name === 'NotFound') return `open ${path}: no such file or directory`
-  if (code === 'EACCES' || name === 'PermissionDenied') return `open ${path}: permission denied`
-  if (code === 'EISDIR' || name === 'IsADirectory') return `read ${path}: is a directory`
-  if (code === 'ENOTDIR' || name === 'NotADirectory') return `open ${path}: not a directory`
-  return error instanceof Error ? error.message : String(error)
+/** A CA file is a few certificates; a chain of ten is under 20 KiB. */
+export const MAX_CA_FILE_BYTES = 256 * 1024
+
+/** Why a `file` source is refused where the host gives no file access (operators turn it on). */
+export const FILE_SOURCES_DISABLED =
+  'file data sources are disabled on this control plane: an operator enables them (--allow-file-data-sources)'
+
+/**
+ * One message for every failure to read a file, whatever the cause: distinct messages would tell
+ * a caller which paths exist on the control plane's host.
+ */
+function unreadableFile(path: string, cause?: unknown): MeshcaError {
+  return loadError(
+    `open ${path}: not a readable regular file of at most ${MAX_CA_FILE_BYTES} bytes`,
+    cause
+  )
 }
 
 /**
@@ -146,14 +153,15 @@ export async function loadDataSource(
   if ('inlineString' in ds) return utf8(ds.inlineString)
   if ('file' in ds) {
     const readFile = ctx.readFile
-    if (readFile === undefined) {
-      throw loadError(`open ${ds.file}: this control plane cannot read files`)
-    }
+    if (readFile === undefined) throw loadError(FILE_SOURCES_DISABLED)
+    let bytes: Uint8Array
     try {
-      return await readFile(ds.file)
+      bytes = await readFile(ds.file, MAX_CA_FILE_BYTES)
     } catch (error) {
-      throw loadError(describeReadError(ds.file, error), error)
+      throw unreadableFile(ds.file, error)
     }
+    if (bytes.length > MAX_CA_FILE_BYTES) throw unreadableFile(ds.file)
+    return bytes
   }
   throw loadError('unsupported type of the DataSource')
 }

@@ -11,6 +11,7 @@ import type { CaBackendSpec } from '../resources/mesh.ts'
 import type { JsonObject } from '../resources/types.ts'
 import { toBase64, utf8 } from '../util/bytes.ts'
 import type { CaContext, LoadedCa, SecretAccess, StoredSecret } from './ca-backend.ts'
+import { FILE_SOURCES_DISABLED } from './data-source.ts'
 import { certificatesFromPem, encodePem } from './pem.ts'
 import { importPrivateKey, parsePkcs8 } from './private-key.ts'
 import { providedCaBackend } from './provided.ts'
@@ -56,7 +57,7 @@ function context(secrets: SecretAccess = secretsOf({}), now = NOW): CaContext {
     random: webRandom(),
     logger: silentLogger,
     secrets,
-    readFile: async (path) => new Uint8Array(await readFile(path)),
+    readFile: async (path: string) => new Uint8Array(await readFile(path)),
   }
 }
 
@@ -212,11 +213,19 @@ describe('validate: loading (spec §2.4 step 4)', () => {
 
   it('puts a missing file on both', async () => {
     const path = join(openssl.dir, 'invalid.key')
-    const message = `could not load data: open ${path}: no such file or directory`
+    const message = `could not load data: open ${path}: not a readable regular file of at most 262144 bytes`
     const conf = { cert: { file: join(openssl.dir, `${root.name}.pem`) }, key: { file: path } }
     expect((await validate(conf)).violations).toEqual([
       { field: 'conf.cert', message },
       { field: 'conf.key', message },
+    ])
+  })
+
+  it('refuses file sources at admission where the host reads no files', async () => {
+    const { readFile: _files, ...withoutFiles } = context()
+    const conf = { cert: { file: '/etc/ca.pem' }, key: { secret: 'ca-key' } }
+    expect((await validate(conf, withoutFiles)).violations).toEqual([
+      { field: 'conf.cert.file', message: FILE_SOURCES_DISABLED },
     ])
   })
 
@@ -520,7 +529,7 @@ describe('load', () => {
     const error = await loadError(context(), backend(conf, 'provided-2'))
     expect(error.code).toBe('CA_UNAVAILABLE')
     expect(error.message).toBe(
-      `failed to load CA key pair for Mesh "default" and backend "provided-2": could not load data: open ${path}: no such file or directory`
+      `failed to load CA key pair for Mesh "default" and backend "provided-2": could not load data: open ${path}: not a readable regular file of at most 262144 bytes`
     )
   })
 

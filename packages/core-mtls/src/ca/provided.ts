@@ -8,6 +8,7 @@ import { assertCaValid, chainValidity } from './ca-validity.ts'
 import {
   asDataSource,
   dataSourceShapeError,
+  FILE_SOURCES_DISABLED,
   loadDataSource,
   validateDataSource,
 } from './data-source.ts'
@@ -95,6 +96,15 @@ function relativeToBackend(violations: readonly Violation[]): Violation[] {
   return violations.map((v) => ({ field: joinPath('conf', v.field), message: v.message }))
 }
 
+/** `file` sources where the host reads no files: refused at admission, not at first issuance. */
+function disabledFileSources(ctx: CaContext, sources: ProvidedSources): Violation[] {
+  if (ctx.readFile !== undefined) return []
+  return SOURCE_FIELDS.filter((field) => 'file' in sources[field]).map((field) => ({
+    field: joinPath(joinPath('conf', field), 'file'),
+    message: FILE_SOURCES_DISABLED,
+  }))
+}
+
 async function validateProvided(
   ctx: CaContext,
   mesh: string,
@@ -102,6 +112,8 @@ async function validateProvided(
 ): Promise<BackendValidation> {
   const config = checkConfig(backend.conf)
   if (!config.ok) return { violations: config.violations, warnings: [] }
+  const disabledFiles = disabledFileSources(ctx, config.sources)
+  if (disabledFiles.length > 0) return { violations: disabledFiles, warnings: [] }
   let pems: ProvidedPems
   try {
     pems = await loadPems(ctx, mesh, config.sources)

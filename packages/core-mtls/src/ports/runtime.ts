@@ -31,5 +31,9 @@ export interface Logger {
 
 export const silentLogger: Logger = { log: () => {} }
 
-/** Reads a file from the control plane's file system (the `file` data source). */
-export type ReadFile = (path: string) => Promise<Uint8Array>
+/**
+ * Reads a file from the control plane's file system (the `file` data source): a regular file of at
+ * most `maxBytes`, whatever else the path names (a device, a pipe, a directory) is refused. Hosts
+ * give it only when an operator turned `file` sources on.
+ */
+export type ReadFile = (path: string, maxBytes: number) => Promise<Uint8Array>
