@@ -154,6 +154,13 @@ export {
 } from './issuance/rotation.ts'
 export { trustBundlePem } from './issuance/trust-bundle.ts'
 export {
+  type AtRestEncryption,
+  createAtRestEncryption,
+  ENCRYPTION_KEY_BYTES,
+  generateEncryptionKey,
+  importEncryptionKey,
+} from './managers/at-rest-encryption.ts'
+export {
   createMeshManager,
   isOnline,
   type MeshManager,
@@ -177,9 +184,6 @@ export {
 } from './managers/resource-manager.ts'
 export {
   createSecretManager,
-  ENCRYPTION_KEY_BYTES,
-  generateEncryptionKey,
-  importEncryptionKey,
   type SecretGuard,
   type SecretManager,
   type SecretManagerOptions,

@@ -5,13 +5,13 @@ import { isMeshcaError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
 import type { JsonObject } from '../resources/types.ts'
 import { fromBase64, toBase64, toHex, utf8 } from '../util/bytes.ts'
-import type { SecretGuard, SecretManager, SecretRecord } from './secret-manager.ts'
 import {
-  createSecretManager,
   ENCRYPTION_KEY_BYTES,
   generateEncryptionKey,
   importEncryptionKey,
-} from './secret-manager.ts'
+} from './at-rest-encryption.ts'
+import type { SecretGuard, SecretManager, SecretRecord } from './secret-manager.ts'
+import { createSecretManager } from './secret-manager.ts'
 
 const PLAINTEXT = `-----BEGIN RSA PRIVATE KEY-----
 MIIEowIBAAKCAQEAwJ2Qm7bCgmEXAMPLEONLYnotarealkeybutlongenoughtobesure

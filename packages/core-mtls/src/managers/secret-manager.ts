@@ -3,15 +3,7 @@ import type { Violation } from '../errors.ts'
 import { MeshcaError, validationError } from '../errors.ts'
 import type { ListOptions, Store, StoredResource } from '../ports/store.ts'
 import type { JsonObject, ResourceKey } from '../resources/types.ts'
-import { concatBytes, fromBase64, toArrayBuffer, toBase64, utf8 } from '../util/bytes.ts'
-
-/** AES-256: the raw key is 32 bytes. */
-export const ENCRYPTION_KEY_BYTES = 32
-
-const FORMAT_PREFIX = 'v1:'
-/** 96 bits: the IV size GCM is defined for; longer ones are hashed down and gain nothing. */
-const IV_BYTES = 12
-const TAG_BYTES = 16
+import { type AtRestEncryption, createAtRestEncryption } from './at-rest-encryption.ts'
 
 /**
  * What the SecretManager asks about the rest of the control plane, injected so that this module
@@ -69,73 +61,31 @@ export interface SecretManagerOptions {
   /** An AES-GCM 256-bit CryptoKey allowed to encrypt and decrypt, or its 32 raw bytes. */
   readonly encryptionKey: CryptoKey | Uint8Array
   readonly crypto: Crypto
+  /** The encryption made from `encryptionKey`, when the caller shares one with other managers. */
+  readonly encryption?: AtRestEncryption
   /** Without a guard, nothing is checked beyond the store's own rules (tests, tools). */
   readonly guard?: SecretGuard
 }
 
-/** 32 random bytes: a fresh encryption key, for the embedded default's first start. */
-export function generateEncryptionKey(crypto: Crypto = globalThis.crypto): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(ENCRYPTION_KEY_BYTES))
-}
-
-/** A non-extractable AES-256-GCM key from its raw bytes. */
-export async function importEncryptionKey(
-  raw: Uint8Array,
-  crypto: Crypto = globalThis.crypto
-): Promise<CryptoKey> {
-  checkRawKey(raw)
-  return crypto.subtle.importKey('raw', toArrayBuffer(raw), { name: 'AES-GCM' }, false, [
-    'encrypt',
-    'decrypt',
-  ])
-}
-
 export function createSecretManager(options: SecretManagerOptions): SecretManager {
   const { store, crypto, guard } = options
-  const loadKey = keyLoader(options.encryptionKey, crypto)
+  const encryption = options.encryption ?? createAtRestEncryption(options.encryptionKey, crypto)
 
   async function seal(mesh: string, name: string, data: Uint8Array): Promise<JsonObject> {
-    const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES))
-    const sealed = await crypto.subtle.encrypt(
-      { name: 'AES-GCM', iv, additionalData: associatedData(mesh, name), tagLength: TAG_BYTES * 8 },
-      await loadKey(),
-      toArrayBuffer(data)
-    )
-    return { encrypted: `${FORMAT_PREFIX}${toBase64(concatBytes([iv, new Uint8Array(sealed)]))}` }
+    return { encrypted: await encryption.seal(data, secretBinding(mesh, name)) }
   }
 
   async function open(resource: StoredResource): Promise<SecretRecord> {
     const { mesh, name } = resource
-    const envelope = parseEnvelope(resource.spec)
-    if (envelope === undefined) {
-      throw new MeshcaError(
-        'CORRUPTED',
-        `${describeSecret(mesh, name)} is not in the encrypted format`
-      )
-    }
-    let plain: ArrayBuffer
-    try {
-      plain = await crypto.subtle.decrypt(
-        {
-          name: 'AES-GCM',
-          iv: toArrayBuffer(envelope.iv),
-          additionalData: associatedData(mesh, name),
-          tagLength: TAG_BYTES * 8,
-        },
-        await loadKey(),
-        toArrayBuffer(envelope.sealed)
-      )
-    } catch (error) {
-      throw new MeshcaError(
-        'CORRUPTED',
-        `${describeSecret(mesh, name)} cannot be decrypted: wrong encryption key or altered data`,
-        { cause: error }
-      )
+    const what = describeSecret(mesh, name)
+    const text = resource.spec.encrypted
+    if (Object.keys(resource.spec).length !== 1 || typeof text !== 'string') {
+      throw new MeshcaError('CORRUPTED', `${what} is not in the encrypted format`)
     }
     return {
       mesh,
       name,
-      data: new Uint8Array(plain),
+      data: await encryption.open(text, secretBinding(mesh, name), what),
       version: resource.version,
       creationTime: resource.creationTime,
       modificationTime: resource.modificationTime,
@@ -228,66 +178,7 @@ function describeSecret(mesh: string, name: string): string {
   return `Secret ${JSON.stringify(name)} of mesh ${JSON.stringify(mesh)}`
 }
 
-/**
- * Binds a ciphertext to its row: copied under another name or mesh, it no longer decrypts. JSON
- * keeps the encoding unambiguous whatever characters the names hold.
- */
-function associatedData(mesh: string, name: string): ArrayBuffer {
-  return toArrayBuffer(utf8(JSON.stringify(['meshca/secret/v1', mesh, name])))
-}
-
-interface Envelope {
-  readonly iv: Uint8Array
-  /** Ciphertext followed by the tag, as WebCrypto takes and gives it. */
-  readonly sealed: Uint8Array
-}
-
-function parseEnvelope(spec: JsonObject): Envelope | undefined {
-  const fields = Object.keys(spec)
-  const text = spec.encrypted
-  if (fields.length !== 1 || typeof text !== 'string' || !text.startsWith(FORMAT_PREFIX)) {
-    return undefined
-  }
-  const bytes = fromBase64(text.slice(FORMAT_PREFIX.length))
-  if (bytes === undefined || bytes.length < IV_BYTES + TAG_BYTES) return undefined
-  return { iv: bytes.subarray(0, IV_BYTES), sealed: bytes.subarray(IV_BYTES) }
-}
-
-/** Checks the key now, so that a bad one fails at start-up, and imports raw bytes on first use. */
-function keyLoader(source: CryptoKey | Uint8Array, crypto: Crypto): () => Promise<CryptoKey> {
-  if (!(source instanceof Uint8Array)) {
-    checkCryptoKey(source)
-    const ready = Promise.resolve(source)
-    return () => ready
-  }
-  checkRawKey(source)
-  // Copied now: the caller may wipe its buffer once the manager exists.
-  const raw = source.slice()
-  let imported: Promise<CryptoKey> | undefined
-  return () => {
-    imported ??= importEncryptionKey(raw, crypto)
-    return imported
-  }
-}
-
-function checkRawKey(raw: Uint8Array): void {
-  if (raw.length !== ENCRYPTION_KEY_BYTES) {
-    throw new MeshcaError(
-      'INVALID',
-      `the secret encryption key must be ${ENCRYPTION_KEY_BYTES} bytes, not ${raw.length}`,
-      { path: 'encryptionKey' }
-    )
-  }
-}
-
-function checkCryptoKey(cryptoKey: CryptoKey): void {
-  const algorithm = cryptoKey.algorithm as Partial<AesKeyAlgorithm>
-  const usable = cryptoKey.usages.includes('encrypt') && cryptoKey.usages.includes('decrypt')
-  if (algorithm.name !== 'AES-GCM' || algorithm.length !== 256 || !usable) {
-    throw new MeshcaError(
-      'INVALID',
-      'the secret encryption key must be an AES-GCM 256-bit key usable to encrypt and decrypt',
-      { path: 'encryptionKey' }
-    )
-  }
+/** A ciphertext copied under another name or mesh no longer decrypts. */
+function secretBinding(mesh: string, name: string): readonly string[] {
+  return ['meshca/secret/v1', mesh, name]
 }
