@@ -9,8 +9,12 @@ export interface Pem {
   readonly key: string
 }
 
-/** A self-signed CA with the given `[ext]` lines; the brief's recipe when none are given. */
-export function opensslCa(subject: string, extensions: readonly string[]): Pem {
+/** A self-signed CA with the given `[ext]` lines, on an RSA-2048 key unless `newKey` says otherwise. */
+export function opensslCa(
+  subject: string,
+  extensions: readonly string[],
+  newKey: readonly string[] = ['-newkey', 'rsa:2048']
+): Pem {
   const dir = tempDir('openssl')
   try {
     writeFileSync(
@@ -24,8 +28,7 @@ export function opensslCa(subject: string, extensions: readonly string[]): Pem {
         '-config',
         'x.cnf',
         '-new',
-        '-newkey',
-        'rsa:2048',
+        ...newKey,
         '-nodes',
         '-subj',
         `/CN=${subject}`,

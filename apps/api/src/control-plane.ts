@@ -102,6 +102,8 @@ export async function startControlPlane(
       ...(config.allowFileDataSources ? { readFile: readCaFile } : {}),
     })
     if (config.defaultMesh) await ensureDefaultMesh(core, logger)
+    const resealed = await core.meshes.sealStoredInlineKeys()
+    if (resealed > 0) logger.log('info', 'inline CA keys sealed at rest', { meshes: resealed })
     const userTokens = createUserTokens({ secrets: core.secrets.system, mesh: SYSTEM_SECRETS_MESH })
     const dataplaneTokens = createDataplaneTokens({ secrets: core.secrets.system })
     const adminTokenPath = await ensureAdminToken(config.dataDir, userTokens, logger)

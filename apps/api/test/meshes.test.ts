@@ -1,4 +1,4 @@
-import { createMemoryStore, generateEncryptionKey } from '@meshca/core-mtls'
+import { createMemoryStore, generateEncryptionKey, loadDataSource } from '@meshca/core-mtls'
 import { describe, expect, it } from 'vitest'
 import { WARNINGS_HEADER } from '../src/routes/meshes.ts'
 import {
@@ -234,7 +234,12 @@ describe('Mesh routes', () => {
     // Sending back what was read keeps the key; the stored spec never holds the mask.
     expect((await h.put('/meshes/m1', read)).status).toBe(200)
     const stored = await h.core.meshes.get('m1')
-    expect(stored?.spec.mtls?.backends?.[0]?.conf?.key).toEqual({ inline: base64(ca.keyPem) })
+    const kept = stored?.spec.mtls?.backends?.[0]?.conf?.key as { inline: string }
+    expect(Object.keys(kept)).toEqual(['inline'])
+    // Kept sealed, as it was stored: the mask was never written, and the key opens as it was.
+    expect(Buffer.from(kept.inline, 'base64').toString()).toMatch(/^meshca-sealed:v1:/)
+    const opened = await loadDataSource(h.core.ctx, 'm1', kept)
+    expect(Buffer.from(opened).toString()).toBe(ca.keyPem)
 
     // inlineString is masked the same way.
     expect((await h.put('/meshes/m1', mesh({ inlineString: ca.keyPem }))).status).toBe(200)

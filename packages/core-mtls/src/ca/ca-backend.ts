@@ -1,4 +1,5 @@
 import type { Violation } from '../errors.ts'
+import type { AtRestEncryption } from '../managers/at-rest-encryption.ts'
 import type { Clock, Logger, Random, ReadFile } from '../ports/runtime.ts'
 import type { SigningCa } from '../ports/signer.ts'
 import type { CaBackendSpec } from '../resources/mesh.ts'
@@ -28,6 +29,8 @@ export interface CaContext {
   readonly secrets: SecretAccess
   /** The `file` data source; absent where the host has no file system (then `file` is an error). */
   readonly readFile?: ReadFile
+  /** Opens inline keys sealed at rest; absent, a sealed key cannot be loaded. */
+  readonly encryption?: AtRestEncryption
 }
 
 /** CA material ready for issuance, loaded from wherever the backend keeps it. */

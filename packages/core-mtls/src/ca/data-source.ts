@@ -1,6 +1,7 @@
 import { isMeshcaError, MeshcaError, type Violation } from '../errors.ts'
+import type { AtRestEncryption } from '../managers/at-rest-encryption.ts'
 import type { DataSource } from '../resources/mesh.ts'
-import { fromBase64, utf8 } from '../util/bytes.ts'
+import { fromBase64, fromUtf8, utf8 } from '../util/bytes.ts'
 import { joinPath } from '../validation.ts'
 import type { CaContext } from './ca-backend.ts'
 
@@ -122,6 +123,36 @@ function unreadableFile(path: string, cause?: unknown): MeshcaError {
   )
 }
 
+/** Sealed inline keys (see sealed-inline-keys.ts) start so; no PEM or DER key does. */
+export const SEALED_PREFIX = 'meshca-sealed:'
+
+/** A sealed inline key copied into another mesh no longer decrypts. */
+export function inlineKeyBinding(mesh: string): readonly string[] {
+  return ['meshca/mesh-inline-key/v1', mesh]
+}
+
+export function isSealedKey(bytes: Uint8Array): boolean {
+  if (bytes.length < SEALED_PREFIX.length) return false
+  return fromUtf8(bytes.subarray(0, SEALED_PREFIX.length)) === SEALED_PREFIX
+}
+
+/** The key inside sealed bytes; CA_UNAVAILABLE when it does not open (another mesh or key, tampering). */
+async function openSealedKey(
+  encryption: AtRestEncryption | undefined,
+  mesh: string,
+  bytes: Uint8Array
+): Promise<Uint8Array> {
+  if (encryption === undefined) {
+    throw loadError('the inline key is sealed, and this control plane has no encryption key')
+  }
+  const envelope = fromUtf8(bytes).slice(SEALED_PREFIX.length)
+  try {
+    return await encryption.open(envelope, inlineKeyBinding(mesh), 'the sealed inline key')
+  } catch (error) {
+    throw loadError(error instanceof Error ? error.message : String(error), error)
+  }
+}
+
 /**
  * The bytes of a data source (Kuma's dynamic loader). Failures to find the data are CA_UNAVAILABLE
  * `could not load data: …`; an error of the secret store itself (store down, undecryptable row)
@@ -145,12 +176,11 @@ export async function loadDataSource(
     }
     return secret.data
   }
-  if ('inline' in ds) {
-    const bytes = decodeInlineBase64(ds.inline)
+  if ('inline' in ds || 'inlineString' in ds) {
+    const bytes = 'inline' in ds ? decodeInlineBase64(ds.inline) : utf8(ds.inlineString)
     if (bytes === undefined) throw loadError('illegal base64 data in inline')
-    return bytes
+    return isSealedKey(bytes) ? openSealedKey(ctx.encryption, mesh, bytes) : bytes
   }
-  if ('inlineString' in ds) return utf8(ds.inlineString)
   if ('file' in ds) {
     const readFile = ctx.readFile
     if (readFile === undefined) throw loadError(FILE_SOURCES_DISABLED)

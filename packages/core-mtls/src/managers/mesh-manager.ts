@@ -1,6 +1,7 @@
 import { defaultTrafficPermission } from '../authz/traffic-permission.ts'
 import type { CaContext, SecretAccess, StoredSecret } from '../ca/ca-backend.ts'
 import { type CaBackendRegistry, defaultCaBackends } from '../ca/registry.ts'
+import { sealInlineKeys } from '../ca/sealed-inline-keys.ts'
 import { isMeshcaError, MeshcaError, type Violation, validationError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
 import type { DataplaneInsightSpec } from '../resources/dataplane-insight.ts'
@@ -43,6 +44,11 @@ export interface MeshManager {
   delete(name: string): Promise<void>
   /** Creates missing CA material for every backend; what a reconciler runs for meshes written elsewhere. */
   ensureCas(mesh: string, spec: MeshSpec): Promise<void>
+  /**
+   * Seals the inline private keys that stored Meshes hold in clear (written before keys were
+   * sealed, or straight into the store); returns how many Meshes it rewrote.
+   */
+  sealStoredInlineKeys(): Promise<number>
   /** The hooks the SecretManager needs, bound to this manager. */
   readonly secretGuard: SecretGuard
 }
@@ -255,6 +261,29 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
     },
   }
 
+  /** The Mesh as it is stored: inline private keys sealed (what loading a CA opens). */
+  function sealed(mesh: Resource<'Mesh'>): Promise<Resource<'Mesh'>> {
+    return ctx.encryption === undefined
+      ? Promise.resolve(mesh)
+      : sealInlineKeys(ctx.encryption, mesh)
+  }
+
+  async function sealStoredInlineKeys(): Promise<number> {
+    let rewritten = 0
+    for (const stored of await resources.listAll('Mesh', '')) {
+      const mesh = await sealed(stored)
+      if (mesh === stored) continue
+      try {
+        await resources.update(mesh)
+        rewritten++
+      } catch (error) {
+        // Another writer got in between: its write sealed the keys, or the next start will.
+        if (!isMeshcaError(error, 'CONFLICT') && !isMeshcaError(error, 'NOT_FOUND')) throw error
+      }
+    }
+    return rewritten
+  }
+
   return {
     get: (name) => resources.get('Mesh', '', name),
     validate: (mesh, previous, updateOptions) => validate(mesh, previous, updateOptions),
@@ -262,7 +291,7 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       const { violations, warnings } = await validate(mesh)
       if (violations.length > 0) throw validationError(violations)
       await ensureCas(mesh.name, mesh.spec)
-      const created = await resources.create(mesh)
+      const created = await resources.create(await sealed(mesh))
       const permission = defaultTrafficPermission(mesh.name)
       try {
         await resources.create(permission)
@@ -285,7 +314,8 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       await ensureCas(mesh.name, mesh.spec)
       // The caller's version wins the race or loses with CONFLICT; without one, the version just read.
       const meta = mesh.meta ?? previous.meta
-      const updated = await resources.update(meta ? { ...mesh, meta } : mesh)
+      const toStore = await sealed(mesh)
+      const updated = await resources.update(meta ? { ...toStore, meta } : toStore)
       if (previous.spec.mtls?.enabledBackend !== mesh.spec.mtls?.enabledBackend) {
         ctx.logger.log('info', 'mesh CA switched', {
           mesh: mesh.name,
@@ -317,6 +347,7 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       ctx.logger.log('info', 'mesh deleted', { mesh: name })
     },
     ensureCas,
+    sealStoredInlineKeys,
     secretGuard,
   }
 }

@@ -12,6 +12,7 @@ import {
 } from '../ports/runtime.ts'
 import type { Signer } from '../ports/signer.ts'
 import type { Store } from '../ports/store.ts'
+import { createAtRestEncryption } from './at-rest-encryption.ts'
 import { createMeshManager, type MeshManager } from './mesh-manager.ts'
 import { createResourceManager, type ResourceManager } from './resource-manager.ts'
 import { createSecretManager, type SecretManager } from './secret-manager.ts'
@@ -51,10 +52,12 @@ export function createMeshcaCore(options: MeshcaCoreOptions): MeshcaCore {
     if (!meshes) throw new Error('mesh manager not ready')
     return meshes.secretGuard
   }
+  const encryption = createAtRestEncryption(options.encryptionKey, crypto)
   const secrets = createSecretManager({
     store: options.store,
     encryptionKey: options.encryptionKey,
     crypto,
+    encryption,
     guard: {
       meshExists: (mesh) => guardOf().meshExists(mesh),
       usage: (mesh, name) => guardOf().usage(mesh, name),
@@ -67,6 +70,7 @@ export function createMeshcaCore(options: MeshcaCoreOptions): MeshcaCore {
     random: options.random ?? webRandom(crypto),
     logger: options.logger ?? silentLogger,
     secrets: secrets.system,
+    encryption,
     ...(options.readFile ? { readFile: options.readFile } : {}),
   }
   meshes = createMeshManager({
