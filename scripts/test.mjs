@@ -23,6 +23,7 @@ const crossRuntime = [
       'test/runtime-smoke.integration.test.ts',
       'test/pglite-store.integration.test.ts',
       'test/pglite-session.integration.test.ts',
+      'test/pglite-data-dir-lock.integration.test.ts',
       'test/postgres-store.integration.test.ts',
       'test/postgres-read-cache.integration.test.ts',
       'test/both-drivers.integration.test.ts',

@@ -8,6 +8,7 @@ import {
   createMemoryStore,
   type InstanceRegistry,
   type Logger,
+  MeshcaError,
   type Store,
 } from '@meshca/core-mtls'
 import type { Leadership } from '@meshca/rotation-daemon'
@@ -35,9 +36,15 @@ export async function openStore(
     case 'memory':
       return { store: createMemoryStore({ logger }), instances: createMemoryInstanceRegistry() }
     case 'pglite': {
-      const { createPgliteStore } = await import('@meshca/store-postgres')
-      // Only one process can open an embedded database: it leads without an election.
-      const store = await createPgliteStore({ dataDir: join(config.dataDir, PGLITE_DIR), logger })
+      const { createPgliteStore, isDataDirInUse } = await import('@meshca/store-postgres')
+      // Only one process can open an embedded database (the store locks it): it leads without an
+      // election.
+      const store = await createPgliteStore({
+        dataDir: join(config.dataDir, PGLITE_DIR),
+        logger,
+      }).catch((error: unknown) => {
+        throw isDataDirInUse(error) ? withSharingAdvice(error) : error
+      })
       return { store, instances: store.instances }
     }
     case 'postgres': {
@@ -51,4 +58,16 @@ export async function openStore(
       return { store, instances: store.instances, leaderElection: (n) => store.leaderElection(n) }
     }
   }
+}
+
+/**
+ * What to do when another process holds the PGlite directory: typically `npm run daemon` started
+ * beside `npm start` with the same flags, or a second `npm start`.
+ */
+function withSharingAdvice(error: MeshcaError): MeshcaError {
+  return new MeshcaError(
+    error.code,
+    `${error.message}. \`npm start\` already runs the rotation daemon; to run \`npm run daemon\` or several API instances side by side, give all of them --store postgres and the same --postgres-url. Otherwise stop the other process first`,
+    { ...(error.path === undefined ? {} : { path: error.path }), cause: error }
+  )
 }

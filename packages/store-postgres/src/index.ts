@@ -8,6 +8,7 @@
  */
 
 export { createPgliteStore, type PgliteStoreOptions } from './drivers/pglite.ts'
+export { isDataDirInUse } from './drivers/pglite-data-dir-lock.ts'
 export { createPostgresStore, type PostgresStoreOptions } from './drivers/postgres-js.ts'
 export { DEFAULT_MAX_SPEC_BYTES } from './input-checks.ts'
 export type { LeaderElection, LeaderElectionOptions } from './leader-election.ts'

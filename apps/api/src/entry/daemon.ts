@@ -1,8 +1,9 @@
 /**
  * @module
  * The rotation daemon on its own (`npm run daemon`): no API, only the daemon and its metrics port,
- * against the store the flags name (usually the PostgreSQL that API instances share). Several may
- * run; one leads. Takes the API's flags (`--help`).
+ * against the store the flags name: the PostgreSQL that API instances share. Several may run; one
+ * leads. Takes the API's flags (`--help`). A PGlite directory belongs to one process, and `npm start`
+ * runs the daemon already: started beside it, this one exits 1 naming the process that holds it.
  */
 import { startControlPlane } from '../control-plane.ts'
 import { serveMetrics } from './node-metrics.ts'
@@ -31,5 +32,5 @@ try {
     logger
   )
 } catch (error) {
-  failStart(logger, error)
+  failStart(logger, error, 'the rotation daemon did not start')
 }

@@ -19,8 +19,13 @@ export function configOrExit(): { readonly config: ApiConfig; readonly logger: L
   }
 }
 
-export function failStart(logger: Logger, error: unknown): never {
-  logger.log('error', 'the control plane did not start', {
+/** Logs why the process could not start (the error's message says what to do) and exits 1. */
+export function failStart(
+  logger: Logger,
+  error: unknown,
+  what = 'the control plane did not start'
+): never {
+  logger.log('error', what, {
     error: error instanceof Error ? error.message : String(error),
   })
   process.exit(1)

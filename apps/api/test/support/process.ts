@@ -35,10 +35,12 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MESHCA_')))
 }
 
-export function runEntry(args: readonly string[]): ChildProcess {
+/** `api`: the control plane (`npm start`); `daemon`: the rotation daemon alone (`npm run daemon`). */
+export function runEntry(args: readonly string[], name: 'api' | 'daemon' = 'api'): ChildProcess {
+  const source = name === 'api' ? 'src/entry/bun.ts' : 'src/entry/daemon.ts'
   const entry = IS_BUN
-    ? ['--conditions=@meshca/source', 'src/entry/bun.ts']
-    : ['dist/entry/node.js']
+    ? ['--conditions=@meshca/source', source]
+    : [name === 'api' ? 'dist/entry/node.js' : 'dist/entry/daemon.js']
   return spawn(process.execPath, [...entry, ...TEST_DEFAULT_ARGS, ...args], {
     cwd: APP_DIR,
     env: cleanEnv(),

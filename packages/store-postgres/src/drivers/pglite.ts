@@ -30,13 +30,20 @@ import {
 import { toStoreError } from '../sql-errors.ts'
 import type { PostgresStore } from '../store.ts'
 import { openSqlStore } from '../store.ts'
+import { fileSystemDataDir, lockDataDir } from './pglite-data-dir-lock.ts'
 
 export interface PgliteStoreOptions extends CommonStoreOptions {
-  /** The data directory, created on first use; omit (and omit `pglite`) for a database in memory. */
+  /**
+   * The data directory, created on first use; omit (and omit `pglite`) for a database in memory.
+   * One process at a time can open it: the store holds the lock file `meshca.lock` in it until
+   * closed, and a second opener fails with `STORE_UNAVAILABLE` naming the holder's PID and host
+   * (`isDataDirInUse`). A lock whose process no longer runs on this host is taken over.
+   */
   readonly dataDir?: string
   /**
    * An open PGlite database to use instead of opening one, so that several stores (or a store and
-   * its tests) share it. The store does not close it.
+   * its tests) share it. The store does not close it, nor lock its data directory: whoever opened it
+   * keeps other processes out.
    */
   readonly pglite?: PGlite
   /**
@@ -59,10 +66,22 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
   )
   const logger = options.logger ?? silentLogger
   const owned = options.pglite === undefined
+  // Before PGlite touches the directory: a second process must not even start recovery there.
+  const directory = owned ? fileSystemDataDir(options.dataDir) : undefined
+  const lock = directory === undefined ? undefined : await lockDataDir(directory)
+  const releaseLock = async () => {
+    await lock?.release().catch((error: unknown) => {
+      logger.log('warn', 'the PGlite data directory lock was not removed', {
+        file: lock.file,
+        error: String(error),
+      })
+    })
+  }
   let pglite: PGlite
   try {
     pglite = options.pglite ?? (await PGlite.create(options.dataDir))
   } catch (error) {
+    await releaseLock()
     throw toStoreError(error, 'open the embedded database')
   }
   const db = drizzle(withoutPerQueryParsers(pglite)) as unknown as SqlDatabase
@@ -101,7 +120,11 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
       },
       openLockSession: async () => openProcessLockSession(database),
       close: async () => {
-        if (owned) await database.close()
+        try {
+          if (owned) await database.close()
+        } finally {
+          await releaseLock()
+        }
       },
     }
     return await openSqlStore(driver, {
@@ -116,6 +139,7 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
     })
   } catch (error) {
     if (owned) await pglite.close().catch(() => {})
+    await releaseLock()
     throw toStoreError(error, 'open the store')
   }
 }
