@@ -152,6 +152,11 @@ export {
 } from './issuance/rotation.ts'
 export { trustBundlePem } from './issuance/trust-bundle.ts'
 export {
+  type CaReconcileOptions,
+  type CaReconcileResult,
+  reconcileMeshCas,
+} from './managers/ca-reconcile.ts'
+export {
   createMeshManager,
   isOnline,
   type MeshManager,
@@ -185,6 +190,8 @@ export {
   type SecretRecord,
   type SystemSecretAccess,
 } from './managers/secret-manager.ts'
+export { storedPages } from './managers/store-pages.ts'
+export { meshIsStored, storedMeshNames } from './managers/stored-meshes.ts'
 export { createMemoryInstanceRegistry, type InstanceRegistry } from './ports/instances.ts'
 // Ports and in-memory adapters
 export {
