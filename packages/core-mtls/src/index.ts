@@ -172,6 +172,12 @@ export {
 } from './managers/meshca-core.ts'
 // Managers
 export {
+  DEFAULT_ORPHAN_GRACE_MS,
+  type OrphanSweepOptions,
+  type OrphanSweepResult,
+  sweepOrphans,
+} from './managers/orphan-sweep.ts'
+export {
   createResourceManager,
   decodeStored,
   type PlainResourceType,
