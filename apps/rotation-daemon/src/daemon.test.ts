@@ -6,6 +6,7 @@ import {
   createMemoryStore,
   createMeshcaCore,
   type DataplaneInsightSpec,
+  DEFAULT_ORPHAN_GRACE_MS,
   generateEncryptionKey,
   type InstanceRegistry,
   type Logger,
@@ -17,7 +18,12 @@ import {
   type Unsubscribe,
 } from '@meshca/core-mtls'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Leadership, type RotationDaemon, startRotationDaemon } from './daemon.ts'
+import {
+  type Leadership,
+  type RotationDaemon,
+  type RotationDaemonOptions,
+  startRotationDaemon,
+} from './daemon.ts'
 import { createMetricsRegistry, type MetricsRegistry } from './metrics.ts'
 
 const HOUR = 3600_000
@@ -83,7 +89,11 @@ interface Setup {
   readonly instances: InstanceRegistry
   readonly metrics: MetricsRegistry
   readonly logged: Logged[]
-  start(options?: { leadership?: Leadership; caExpiryWarningMs?: number }): RotationDaemon
+  start(
+    options?: Partial<Pick<RotationDaemonOptions, 'leadership' | 'caExpiryWarningMs' | 'metrics'>>
+  ): RotationDaemon
+  /** The Secret names of each mesh, across every mesh. */
+  secretsByMesh(): Promise<Record<string, string[]>>
 }
 
 const daemons: RotationDaemon[] = []
@@ -128,6 +138,13 @@ function setup(): Setup {
       })
       daemons.push(daemon)
       return daemon
+    },
+    secretsByMesh: async () => {
+      const byMesh: Record<string, string[]> = {}
+      for (const item of (await store.list('Secret', { size: 1000 })).items) {
+        byMesh[item.mesh] = [...(byMesh[item.mesh] ?? []), item.name]
+      }
+      return byMesh
     },
   }
 }
@@ -294,6 +311,39 @@ describe('rotation daemon', () => {
     expect(await s.metrics.render()).toContain(
       `meshca_ca_certificate_expiry_timestamp_seconds{mesh="short",backend="ca-1"} ${notAfter / 1000}`
     )
+  })
+
+  it('sweeps what meshes that do not exist left, after a grace period, when it leads', async () => {
+    const s = setup()
+    const data = new TextEncoder().encode('key material')
+    // A control plane that crashed in the middle of a create: the CA is there, its Mesh never came.
+    await s.core.secrets.system.create('crashed', 'crashed.ca-builtin-key-ca-1', data)
+    await s.core.secrets.system.create('crashed', 'crashed.ca-builtin-cert-ca-1', data)
+    const daemon = s.start()
+    const standby = s.start({ leadership: standingBy(), metrics: createMetricsRegistry() })
+
+    expect(await daemon.tick()).toMatchObject({ orphansRemoved: 0, errors: 0 })
+    s.clock.advance(DEFAULT_ORPHAN_GRACE_MS + 1000)
+    // A create under way: its CA written, its Mesh not yet; it has all the grace period to finish.
+    await s.core.secrets.system.create('creating', 'creating.ca-builtin-key-ca-1', data)
+    expect(await standby.tick()).toMatchObject({ leader: false, orphansRemoved: 0 })
+    expect(await s.secretsByMesh()).toEqual({
+      crashed: ['crashed.ca-builtin-cert-ca-1', 'crashed.ca-builtin-key-ca-1'],
+      creating: ['creating.ca-builtin-key-ca-1'],
+    })
+
+    expect(await daemon.tick()).toMatchObject({ orphansRemoved: 2, errors: 0 })
+    expect(await s.secretsByMesh()).toEqual({ creating: ['creating.ca-builtin-key-ca-1'] })
+    expect(s.logged.find((l) => l.message.startsWith('removed resources'))?.fields).toEqual({
+      mesh: 'crashed',
+      count: 2,
+    })
+
+    // The create ends: its Mesh is there, and its CA stays however old it gets.
+    await writeMeshToStore(s.store, 'creating', { other: {} } as MeshSpec)
+    s.clock.advance(10 * DEFAULT_ORPHAN_GRACE_MS)
+    expect(await daemon.tick()).toMatchObject({ orphansRemoved: 0, errors: 0 })
+    expect(await s.secretsByMesh()).toEqual({ creating: ['creating.ca-builtin-key-ca-1'] })
   })
 
   it('ticks again at once when a Mesh is written', async () => {

@@ -7,12 +7,16 @@
  * into the store, by a Kubernetes operator or by psql, never went through the API that creates it),
  * close the subscriptions that a vanished instance left open, write the mesh's MeshInsight, and
  * warn about CAs nearing their end. A Mesh change triggers a tick at once; otherwise the period runs.
+ * A mesh deleted during a tick is normal: CA material written for it is removed again
+ * (`reconcileMeshCas`), and the rest of its tick is skipped. Now and then the leader also removes
+ * what meshes that do not exist left behind (`sweepOrphans`).
  */
 import {
   type CaBackendRegistry,
   type Clock,
   caBackendFor,
   type DataplaneInsightSpec,
+  DEFAULT_ORPHAN_GRACE_MS,
   defaultCaBackends,
   type InstanceRegistry,
   isMeshcaError,
@@ -20,8 +24,12 @@ import {
   type Logger,
   type MeshcaCore,
   type MeshInsightSpec,
+  meshIsStored,
   type Resource,
+  reconcileMeshCas,
   type Store,
+  storedMeshNames,
+  sweepOrphans,
   systemClock,
   type Unsubscribe,
 } from '@meshca/core-mtls'
@@ -39,6 +47,8 @@ export const DEFAULT_DAEMON_INTERVAL_MS = 10_000
 /** Three missed heartbeats of the default 5 s: an instance this silent is gone. */
 export const DEFAULT_INSTANCE_TIMEOUT_MS = 15_000
 export const DEFAULT_CA_EXPIRY_WARNING_MS = 30 * 24 * 3600_000
+/** Sweeping reads every mesh-scoped row: once a minute, not every tick. */
+export const DEFAULT_ORPHAN_SWEEP_INTERVAL_MS = 60_000
 /** A CA warning is repeated at most this often, so that the log is not flooded every tick. */
 const WARNING_REPEAT_MS = 24 * 3600_000
 
@@ -55,6 +65,13 @@ export interface RotationDaemonOptions {
   readonly intervalMs?: number
   readonly instanceTimeoutMs?: number
   readonly caExpiryWarningMs?: number
+  /**
+   * Resources of a mesh that does not exist are removed once unchanged this long (`sweepOrphans`):
+   * far longer than a mesh's create takes between its CA and its Mesh.
+   */
+  readonly orphanGraceMs?: number
+  /** At most one orphan sweep per this period, in a leader's tick; 0: every tick. */
+  readonly orphanSweepIntervalMs?: number
 }
 
 export interface TickReport {
@@ -65,7 +82,18 @@ export interface TickReport {
   readonly subscriptionsClosed: number
   readonly meshInsightsWritten: number
   readonly caWarnings: number
+  /** Resources of deleted meshes removed: CA material written during their delete, orphans swept. */
+  readonly orphansRemoved: number
   readonly errors: number
+}
+
+/** What a tick counts as it goes, for its report. */
+interface TickCounts {
+  casEnsured: number
+  subscriptionsClosed: number
+  meshInsightsWritten: number
+  caWarnings: number
+  orphansRemoved: number
 }
 
 export interface RotationDaemon {
@@ -87,6 +115,8 @@ export function startRotationDaemon(options: RotationDaemonOptions): RotationDae
   const intervalMs = options.intervalMs ?? DEFAULT_DAEMON_INTERVAL_MS
   const instanceTimeoutMs = options.instanceTimeoutMs ?? DEFAULT_INSTANCE_TIMEOUT_MS
   const caExpiryWarningMs = options.caExpiryWarningMs ?? DEFAULT_CA_EXPIRY_WARNING_MS
+  const orphanGraceMs = options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS
+  const orphanSweepIntervalMs = options.orphanSweepIntervalMs ?? DEFAULT_ORPHAN_SWEEP_INTERVAL_MS
   const isLeader = () => options.leadership?.isLeader() ?? true
 
   const leaderGauge = metrics.gauge(
@@ -129,6 +159,7 @@ export function startRotationDaemon(options: RotationDaemonOptions): RotationDae
   let timer: ReturnType<typeof setTimeout> | undefined
   let closed = false
   let errorCount = 0
+  let lastSweep: number | undefined
 
   function fail(step: string, error: unknown, fields: Record<string, unknown> = {}): void {
     errorCount++
@@ -136,14 +167,28 @@ export function startRotationDaemon(options: RotationDaemonOptions): RotationDae
     logger.log('error', `rotation daemon: ${step} failed`, { ...fields, error: message(error) })
   }
 
-  async function ensureCas(mesh: Resource<'Mesh'>): Promise<boolean> {
-    if ((mesh.spec.mtls?.backends ?? []).length === 0) return false
+  /** A mesh deleted while its tick runs: normal, said at debug level, and the rest is skipped. */
+  function vanished(mesh: string): 'deleted' {
+    logger.log('debug', 'rotation daemon: mesh deleted during the tick', { mesh })
+    return 'deleted'
+  }
+
+  async function ensureCas(
+    mesh: Resource<'Mesh'>,
+    counts: TickCounts
+  ): Promise<'ensured' | 'none' | 'deleted' | 'failed'> {
+    if ((mesh.spec.mtls?.backends ?? []).length === 0) return 'none'
     try {
-      await core.meshes.ensureCas(mesh.name, mesh.spec)
-      return true
+      const result = await reconcileMeshCas(
+        { store, ctx: core.ctx, secrets: core.secrets.system, caBackends },
+        mesh.name,
+        mesh.spec
+      )
+      counts.orphansRemoved += result.removed
+      return result.meshDeleted ? vanished(mesh.name) : 'ensured'
     } catch (error) {
       fail('ensure CAs', error, { mesh: mesh.name })
-      return false
+      return 'failed'
     }
   }
 
@@ -165,13 +210,13 @@ export function startRotationDaemon(options: RotationDaemonOptions): RotationDae
     }
   }
 
-  /** Returns how many warnings were logged. */
+  /** Counts warnings logged into `counts`; 'deleted' when the mesh turned out to be gone. */
   async function reportCas(
     mesh: Resource<'Mesh'>,
     leader: boolean,
-    observed: Observed
-  ): Promise<number> {
-    let warnings = 0
+    observed: Observed,
+    counts: TickCounts
+  ): Promise<'deleted' | undefined> {
     for (const backend of mesh.spec.mtls?.backends ?? []) {
       let notAfter: Date
       try {
@@ -182,6 +227,8 @@ export function startRotationDaemon(options: RotationDaemonOptions): RotationDae
         )
         notAfter = loaded.validity.notAfter
       } catch (error) {
+        // The delete's cascade took the CA since the tick listed the mesh.
+        if (!(await meshIsStored(store, mesh.name))) return vanished(mesh.name)
         // Expired or broken CA material: loading refuses it. Leaders say so; every tick until fixed.
         if (leader) fail('load CA', error, { mesh: mesh.name, backend: backend.name })
         continue
@@ -196,7 +243,7 @@ export function startRotationDaemon(options: RotationDaemonOptions): RotationDae
       const last = warnedAt.get(key)
       if (last !== undefined && clock.now().getTime() - last < WARNING_REPEAT_MS) continue
       warnedAt.set(key, clock.now().getTime())
-      warnings++
+      counts.caWarnings++
       logger.log('warn', 'CA certificate expires soon: add a new backend and switch to it', {
         mesh: mesh.name,
         backend: backend.name,
@@ -204,7 +251,7 @@ export function startRotationDaemon(options: RotationDaemonOptions): RotationDae
         daysLeft: Math.floor(left / (24 * 3600_000)),
       })
     }
-    return warnings
+    return undefined
   }
 
   /** Closes what dead instances left open; returns the insights as they now stand. */
@@ -260,65 +307,92 @@ export function startRotationDaemon(options: RotationDaemonOptions): RotationDae
     }
   }
 
+  /** One mesh's part of a tick. */
+  async function tickMesh(
+    mesh: Resource<'Mesh'>,
+    live: ReadonlySet<string>,
+    observed: Observed,
+    counts: TickCounts
+  ): Promise<void> {
+    // Leadership is checked before each write step: it may be lost in the middle of a tick.
+    if (isLeader()) {
+      const cas = await ensureCas(mesh, counts)
+      if (cas === 'deleted') return
+      if (cas === 'ensured') counts.casEnsured++
+    }
+    if ((await reportCas(mesh, isLeader(), observed, counts)) === 'deleted') return
+    const [dataplanes, storedInsights] = await Promise.all([
+      core.resources.listAll('Dataplane', mesh.name),
+      core.resources.listAll('DataplaneInsight', mesh.name),
+    ])
+    let specs = new Map(storedInsights.map((i) => [i.name, i.spec]))
+    if (isLeader()) {
+      const result = await closeDeadSubscriptions(mesh.name, storedInsights, live)
+      specs = result.specs
+      counts.subscriptionsClosed += result.closed
+    }
+    const insight = meshInsightOf(
+      dataplanes.map((d) => d.name),
+      specs
+    )
+    observed.dataplanes.push(
+      [{ mesh: mesh.name, status: 'online' }, insight.dataplanes?.online ?? 0],
+      [{ mesh: mesh.name, status: 'offline' }, insight.dataplanes?.offline ?? 0]
+    )
+    for (const [name, spec] of specs) {
+      const expiration = spec.mTLS?.certificateExpirationTime
+      if (expiration === undefined || !isOnline(spec)) continue
+      observed.dpExpiry.push([
+        { mesh: mesh.name, dataplane: name },
+        Math.floor(Date.parse(expiration) / 1000),
+      ])
+    }
+    if (isLeader() && (await writeMeshInsight(mesh.name, insight))) counts.meshInsightsWritten++
+  }
+
   async function runTick(): Promise<TickReport> {
     const started = performance.now()
     const leader = isLeader()
     leaderGauge.set(undefined, leader ? 1 : 0)
-    let casEnsured = 0
-    let subscriptionsClosed = 0
-    let meshInsightsWritten = 0
-    let caWarnings = 0
+    const counts: TickCounts = {
+      casEnsured: 0,
+      subscriptionsClosed: 0,
+      meshInsightsWritten: 0,
+      caWarnings: 0,
+      orphansRemoved: 0,
+    }
     const errorsBefore = errorCount
     const meshes = await core.resources.listAll('Mesh')
     const live = await instances.live(instanceTimeoutMs)
     const observed: Observed = { caExpiry: [], dpExpiry: [], dataplanes: [] }
     for (const mesh of meshes) {
       try {
-        // Leadership is checked before each write step: it may be lost in the middle of a tick.
-        if (isLeader() && (await ensureCas(mesh))) casEnsured++
-        caWarnings += await reportCas(mesh, isLeader(), observed)
-        const [dataplanes, storedInsights] = await Promise.all([
-          core.resources.listAll('Dataplane', mesh.name),
-          core.resources.listAll('DataplaneInsight', mesh.name),
-        ])
-        let specs = new Map(storedInsights.map((i) => [i.name, i.spec]))
-        if (isLeader()) {
-          const result = await closeDeadSubscriptions(mesh.name, storedInsights, live)
-          specs = result.specs
-          subscriptionsClosed += result.closed
-        }
-        const insight = meshInsightOf(
-          dataplanes.map((d) => d.name),
-          specs
-        )
-        observed.dataplanes.push(
-          [{ mesh: mesh.name, status: 'online' }, insight.dataplanes?.online ?? 0],
-          [{ mesh: mesh.name, status: 'offline' }, insight.dataplanes?.offline ?? 0]
-        )
-        for (const [name, spec] of specs) {
-          const expiration = spec.mTLS?.certificateExpirationTime
-          if (expiration === undefined || !isOnline(spec)) continue
-          observed.dpExpiry.push([
-            { mesh: mesh.name, dataplane: name },
-            Math.floor(Date.parse(expiration) / 1000),
-          ])
-        }
-        if (isLeader() && (await writeMeshInsight(mesh.name, insight))) meshInsightsWritten++
+        await tickMesh(mesh, live, observed, counts)
       } catch (error) {
         fail('mesh tick', error, { mesh: mesh.name })
       }
     }
     publish(observed)
-    if (isLeader()) await removeOrphanMeshInsights(new Set(meshes.map((m) => m.name)))
+    if (isLeader()) {
+      // Listed again: a mesh deleted during the tick may have had its MeshInsight written.
+      await removeOrphanMeshInsights(await storedMeshNames(store))
+      counts.orphansRemoved += await sweepWhenDue()
+    }
     tickSeconds.observe(undefined, (performance.now() - started) / 1000)
-    return {
-      leader,
-      meshes: meshes.length,
-      casEnsured,
-      subscriptionsClosed,
-      meshInsightsWritten,
-      caWarnings,
-      errors: errorCount - errorsBefore,
+    return { leader, meshes: meshes.length, ...counts, errors: errorCount - errorsBefore }
+  }
+
+  /** Sweeps when the last sweep is `orphanSweepIntervalMs` old; returns how many rows went. */
+  async function sweepWhenDue(): Promise<number> {
+    const now = clock.now().getTime()
+    if (lastSweep !== undefined && now - lastSweep < orphanSweepIntervalMs) return 0
+    lastSweep = now
+    try {
+      const { removed } = await sweepOrphans({ store, clock, graceMs: orphanGraceMs, logger })
+      return removed.length
+    } catch (error) {
+      fail('sweep orphans', error)
+      return 0
     }
   }
 

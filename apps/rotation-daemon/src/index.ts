@@ -9,6 +9,7 @@ export {
   DEFAULT_CA_EXPIRY_WARNING_MS,
   DEFAULT_DAEMON_INTERVAL_MS,
   DEFAULT_INSTANCE_TIMEOUT_MS,
+  DEFAULT_ORPHAN_SWEEP_INTERVAL_MS,
   type Leadership,
   type RotationDaemon,
   type RotationDaemonOptions,

@@ -161,6 +161,11 @@ export {
   importEncryptionKey,
 } from './managers/at-rest-encryption.ts'
 export {
+  type CaReconcileOptions,
+  type CaReconcileResult,
+  reconcileMeshCas,
+} from './managers/ca-reconcile.ts'
+export {
   createMeshManager,
   isOnline,
   type MeshManager,
@@ -175,6 +180,12 @@ export {
   type MeshcaCoreOptions,
 } from './managers/meshca-core.ts'
 // Managers
+export {
+  DEFAULT_ORPHAN_GRACE_MS,
+  type OrphanSweepOptions,
+  type OrphanSweepResult,
+  sweepOrphans,
+} from './managers/orphan-sweep.ts'
 export {
   createResourceManager,
   decodeStored,
@@ -191,6 +202,8 @@ export {
   type SecretRecord,
   type SystemSecretAccess,
 } from './managers/secret-manager.ts'
+export { storedPages } from './managers/store-pages.ts'
+export { meshIsStored, storedMeshNames } from './managers/stored-meshes.ts'
 export { createMemoryInstanceRegistry, type InstanceRegistry } from './ports/instances.ts'
 // Ports and in-memory adapters
 export {

@@ -58,7 +58,15 @@ export type Unsubscribe = () => void
  * be shared with other readers (and frozen): readers never change it.
  */
 export interface Store {
+  /**
+   * May answer from a cache: a write made through another instance may show only later (the
+   * adapter says how much later).
+   */
   get(key: ResourceKey): Promise<StoredResource | undefined>
+  /**
+   * Never answers from a cache: a page holds every write committed, through any instance, before
+   * the call. What must not miss a write (did this Mesh get deleted?) asks here.
+   */
   list(type: ResourceType, options?: ListOptions): Promise<ListPage>
   create(key: ResourceKey, spec: JsonObject): Promise<StoredResource>
   /** Fails with CONFLICT unless `expectedVersion` is the stored version. */

@@ -786,6 +786,19 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
         expect(await second.get(key)).toBeUndefined()
       })
 
+      it('lists at once what the other wrote, whatever it read by key before', async () => {
+        const [first, second] = await openPair()
+        const deleted = meshKey('deleted')
+        const added = meshKey('added')
+        await first.create(deleted, {})
+        // Read by key, so that an instance with a read cache holds the row and the absence.
+        expect(await second.get(deleted)).toBeDefined()
+        expect(await second.get(added)).toBeUndefined()
+        await first.delete(deleted)
+        await first.create(added, {})
+        expect((await second.list('Mesh')).items.map((item) => item.name)).toEqual(['added'])
+      })
+
       it('lets exactly one of concurrent updates through both instances win', async () => {
         const [first, second] = await openPair()
         const key = meshKey('default')
