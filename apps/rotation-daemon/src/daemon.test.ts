@@ -321,6 +321,9 @@ describe('rotation daemon', () => {
     await s.core.secrets.system.create('crashed', 'crashed.ca-builtin-cert-ca-1', data)
     const daemon = s.start()
     const standby = s.start({ leadership: standingBy(), metrics: createMetricsRegistry() })
+    // Each daemon starts a first tick of its own on a zero-delay timer: it must run before the
+    // clock moves, or it sweeps at a time this test did not mean. A later timer fires after it.
+    await new Promise((resolve) => setTimeout(resolve, 20))
 
     expect(await daemon.tick()).toMatchObject({ orphansRemoved: 0, errors: 0 })
     s.clock.advance(DEFAULT_ORPHAN_GRACE_MS + 1000)
