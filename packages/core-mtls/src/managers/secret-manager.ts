@@ -1,9 +1,11 @@
 import type { SecretAccess, StoredSecret } from '../ca/ca-backend.ts'
 import type { Violation } from '../errors.ts'
 import { MeshcaError, validationError } from '../errors.ts'
+import { type Clock, systemClock } from '../ports/runtime.ts'
 import type { ListOptions, Store, StoredResource } from '../ports/store.ts'
 import type { JsonObject, ResourceKey } from '../resources/types.ts'
 import { type AtRestEncryption, createAtRestEncryption } from './at-rest-encryption.ts'
+import { systemSecretViolations } from './system-secret-checks.ts'
 
 /**
  * What the SecretManager asks about the rest of the control plane, injected so that this module
@@ -63,6 +65,8 @@ export interface SecretManagerOptions {
   readonly crypto: Crypto
   /** The encryption made from `encryptionKey`, when the caller shares one with other managers. */
   readonly encryption?: AtRestEncryption
+  /** For the validity of a builtin CA certificate written through `create`/`update`. */
+  readonly clock?: Clock
   /** Without a guard, nothing is checked beyond the store's own rules (tests, tools). */
   readonly guard?: SecretGuard
 }
@@ -119,6 +123,17 @@ export function createSecretManager(options: SecretManagerOptions): SecretManage
     }
   }
 
+  /** Secrets the control plane reads by name must stay readable (token keys, builtin CA pairs). */
+  async function requireUsable(mesh: string, name: string, data: Uint8Array): Promise<void> {
+    const context = {
+      crypto,
+      now: (options.clock ?? systemClock).now(),
+      sibling: (sibling: string) => system.get(mesh, sibling),
+    }
+    const violations = await systemSecretViolations(context, mesh, name, data)
+    if (violations.length > 0) throw validationError(violations)
+  }
+
   /** Writes of a used Secret must leave its CA backend valid (decision 10). */
   async function requireSafeChange(mesh: string, name: string, data: Uint8Array): Promise<void> {
     if (guard === undefined || (await guard.usage(mesh, name)) === undefined) return
@@ -140,6 +155,7 @@ export function createSecretManager(options: SecretManagerOptions): SecretManage
 
     async create(mesh, name, data) {
       await requireMesh(mesh)
+      await requireUsable(mesh, name, data)
       // A Secret that a backend names but that is missing (deleted by the system) is as
       // sensitive to what is written back as an update is.
       await requireSafeChange(mesh, name, data)
@@ -148,6 +164,7 @@ export function createSecretManager(options: SecretManagerOptions): SecretManage
 
     async update(mesh, name, data, expectedVersion) {
       await requireMesh(mesh)
+      await requireUsable(mesh, name, data)
       await requireSafeChange(mesh, name, data)
       await system.update(mesh, name, data, expectedVersion)
     },
