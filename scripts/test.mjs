@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, every workspace's tests on Node (through turbo), then the
-// runtime-neutral packages again under Bun and Deno. Each vitest run writes a JSON report; the
-// totals are printed at the end as one `N passed, N failed` line.
+// `npm test`: typecheck, lint, every workspace's tests on Node (through turbo, which goes on past a
+// failing workspace), then the runtime-neutral packages again under Bun and Deno. Each vitest run
+// writes a JSON report named after its package. At the end: one line per suite, the suites and steps
+// that failed by name, and last the totals as one `N passed, N failed, N skipped` line.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -32,6 +33,14 @@ const crossRuntime = [
   },
 ]
 
+const RUNTIME_NAMES = { node: 'Node', bun: 'Bun', deno: 'Deno' }
+
+const RUNTIME_COMMANDS = {
+  bun: ['bun', '--bun', 'node_modules/vitest/vitest.mjs', 'run'],
+  deno: ['deno', 'run', '-A', 'node_modules/vitest/vitest.mjs', 'run'],
+}
+
+/** Runs a step with its output shown; returns its exit code (null when a signal ended it). */
 function run(title, command, args, env = {}) {
   console.log(`\n▶ ${title}: ${command} ${args.join(' ')}`)
   const started = Date.now()
@@ -41,33 +50,92 @@ function run(title, command, args, env = {}) {
     env: { ...process.env, ...env },
   })
   const seconds = ((Date.now() - started) / 1000).toFixed(1)
-  const ok = result.status === 0
-  console.log(`${ok ? '✔' : '✖'} ${title} (${seconds}s)`)
-  return ok
+  console.log(`${result.status === 0 ? '✔' : '✖'} ${title} (${seconds}s)`)
+  return result.status
+}
+
+function exitText(exitCode) {
+  if (exitCode === undefined) return 'never ran'
+  return exitCode === null ? 'killed' : `exit code ${exitCode}`
+}
+
+function readJson(path) {
+  return JSON.parse(readFileSync(path, 'utf8'))
+}
+
+/**
+ * The workspaces with a `test` script, and the report each one's vitest config writes: the package
+ * name without its scope (`@meshca/api` → `api.json` in MESHCA_TEST_RESULTS).
+ */
+function testWorkspaces() {
+  const dirs = readJson(join(root, 'package.json')).workspaces.flatMap((pattern) => {
+    if (!pattern.endsWith('/*')) return [pattern]
+    const parent = pattern.slice(0, -2)
+    return readdirSync(join(root, parent), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `${parent}/${entry.name}`)
+  })
+  return dirs.flatMap((dir) => {
+    const file = join(root, dir, 'package.json')
+    if (!existsSync(file)) return []
+    const { name, scripts } = readJson(file)
+    return scripts?.test ? [{ dir, name, report: name.replace(/^@[^/]+\//, '') }] : []
+  })
+}
+
+/**
+ * The exit code of every task of the turbo run whose `--summarize` file appeared in .turbo/runs
+ * (undefined for a task that never ran; the file is removed once read), or undefined when there is
+ * no such file: turbo itself failed.
+ */
+function turboTaskExits(runsDir, before) {
+  const added = existsSync(runsDir) ? readdirSync(runsDir).filter((f) => !before.has(f)) : []
+  if (added.length !== 1) return undefined
+  const path = join(runsDir, added[0])
+  const summary = readJson(path)
+  rmSync(path, { force: true })
+  return new Map(summary.tasks.map((task) => [task.taskId, task.execution?.exitCode]))
 }
 
 const steps = []
-steps.push(['typecheck', run('typecheck', 'npx', ['tsc', '-b'])])
-steps.push(['lint', run('lint', 'npx', ['biome', 'ci', '.'])])
-steps.push([
-  'tests on Node',
-  run('tests on Node', 'npx', ['turbo', 'run', 'test', '--concurrency=1', '--output-logs=full'], {
-    MESHCA_TEST_RESULTS: join(resultsDir, 'node'),
-  }),
-])
-const RUNTIME_COMMANDS = {
-  bun: ['bun', '--bun', 'node_modules/vitest/vitest.mjs', 'run'],
-  deno: ['deno', 'run', '-A', 'node_modules/vitest/vitest.mjs', 'run'],
+const suites = []
+
+function step(title, command, args, env) {
+  steps.push({ title, exitCode: run(title, command, args, env) })
 }
+
+step('typecheck', 'npx', ['tsc', '-b'])
+step('lint', 'npx', ['biome', 'ci', '.'])
+
+const workspaces = testWorkspaces()
+const runsDir = join(root, '.turbo', 'runs')
+const summariesBefore = new Set(existsSync(runsDir) ? readdirSync(runsDir) : [])
+// --continue=always: a failing workspace (or build) does not keep the later ones from running.
+const turboArgs = ['run', 'test', '--concurrency=1', '--continue=always', '--output-logs=full']
+const turboExit = run('tests on Node', 'npx', ['turbo', ...turboArgs, '--summarize'], {
+  MESHCA_TEST_RESULTS: join(resultsDir, 'node'),
+})
+const taskExits = turboTaskExits(runsDir, summariesBefore)
+for (const { name, report } of workspaces) {
+  suites.push({ runtime: 'node', report, exitCode: taskExits?.get(`${name}#test`) })
+}
+// Tasks other than the suites (builds the tests depend on) count as steps of their own.
+const suiteTasks = new Set(workspaces.map(({ name }) => `${name}#test`))
+for (const [taskId, exitCode] of taskExits ?? []) {
+  if (!suiteTasks.has(taskId)) steps.push({ title: `${taskId} on Node`, exitCode, node: true })
+}
+// Named only when no suite or task on Node explains why turbo failed.
+steps.push({ title: 'tests on Node (turbo)', exitCode: turboExit, node: true, fallback: true })
 
 /** One workspace's vitest suite on another runtime, its report beside the others of that runtime. */
 function runOn(runtime, dir, files = []) {
-  const title = `${dir.split('/').pop()} on ${runtime[0].toUpperCase()}${runtime.slice(1)}`
-  const ok = run(title, 'npx', [...RUNTIME_COMMANDS[runtime], '--root', dir, ...files], {
+  const { report } = workspaces.find((workspace) => workspace.dir === dir)
+  const title = `${report} on ${RUNTIME_NAMES[runtime]}`
+  const exitCode = run(title, 'npx', [...RUNTIME_COMMANDS[runtime], '--root', dir, ...files], {
     MESHCA_EXPECT_RUNTIME: runtime,
     MESHCA_TEST_RESULTS: join(resultsDir, runtime),
   })
-  steps.push([title, ok])
+  suites.push({ runtime, report, exitCode })
 }
 
 for (const { dir, files } of crossRuntime) {
@@ -78,36 +146,63 @@ for (const { dir, files } of crossRuntime) {
 runOn('bun', 'apps/api')
 runOn('bun', 'apps/rotation-daemon')
 
-let passed = 0
-let failed = 0
-let skipped = 0
-const missingReports = []
-for (const runtime of ['node', 'bun', 'deno']) {
-  const dir = join(resultsDir, runtime)
-  const files = existsSync(dir) ? readdirSync(dir) : []
-  // A runner that exits 0 without writing its report proves nothing: count it as a failure.
-  if (files.length === 0) missingReports.push(runtime)
-  for (const file of files) {
-    const report = JSON.parse(readFileSync(join(dir, file), 'utf8'))
-    const skippedHere = report.numPendingTests + report.numTodoTests
+summarize()
+
+/**
+ * One line per suite, then what failed by name, then the totals. A suite fails when a test failed,
+ * when a file failed to load (`success: false`), when it wrote no report (it crashed or never ran)
+ * or when its process exited non-zero; one that failed without a failed test counts as one failure.
+ */
+function summarize() {
+  let passed = 0
+  let failed = 0
+  let skipped = 0
+  const failures = []
+  console.log('')
+  let nodeFailures = 0
+  const fail = (text, onNode) => {
+    failures.push(text)
+    if (onNode) nodeFailures += 1
+  }
+  for (const { runtime, report, exitCode } of suites) {
+    const label = `${report} on ${RUNTIME_NAMES[runtime]}`
+    const path = join(resultsDir, runtime, `${report}.json`)
+    const onNode = runtime === 'node'
+    if (!existsSync(path)) {
+      console.log(`  ${runtime.padEnd(5)} ${report.padEnd(24)} no report`)
+      fail(`${label}: no report, the run crashed or never started (${exitText(exitCode)})`, onNode)
+      failed += 1
+      continue
+    }
+    const result = readJson(path)
+    const skippedHere = result.numPendingTests + result.numTodoTests
     console.log(
-      `  ${runtime.padEnd(5)} ${file.replace(/\.json$/, '').padEnd(24)} ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skippedHere} skipped`
+      `  ${runtime.padEnd(5)} ${report.padEnd(24)} ${result.numPassedTests} passed, ${result.numFailedTests} failed, ${skippedHere} skipped`
     )
-    passed += report.numPassedTests
-    failed += report.numFailedTests
+    passed += result.numPassedTests
+    failed += result.numFailedTests
     skipped += skippedHere
-    if (report.success === false && report.numFailedTests === 0) {
-      // A suite that failed to load has no failed test but must still fail the run.
+    if (result.numFailedTests > 0) {
+      fail(`${label}: ${result.numFailedTests} failed`, onNode)
+    } else if (result.success === false) {
+      fail(`${label}: a test file failed to load or run`, onNode)
+      failed += 1
+    } else if (exitCode !== 0 && exitCode !== undefined) {
+      fail(`${label}: ${exitText(exitCode)} after its tests passed`, onNode)
       failed += 1
     }
   }
+  for (const { title, exitCode, node, fallback } of steps) {
+    if (exitCode === 0 || (fallback && nodeFailures > 0)) continue
+    fail(`${title}: ${exitText(exitCode)}`, node)
+    failed += 1
+  }
+  console.log('')
+  if (failures.length > 0) {
+    console.log(`failed (${failures.length}):`)
+    for (const failure of failures) console.log(`  ${failure}`)
+  }
+  if (passed === 0) console.log('no test ran')
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`)
+  process.exit(failures.length === 0 && passed > 0 ? 0 : 1)
 }
-for (const runtime of missingReports) {
-  steps.push([`test report for ${runtime}`, false])
-}
-const failedSteps = steps.filter(([, ok]) => !ok).map(([name]) => name)
-console.log('')
-if (failedSteps.length > 0) console.log(`failed steps: ${failedSteps.join(', ')}`)
-if (passed === 0) console.log('no test ran')
-console.log(`${passed} passed, ${failed + failedSteps.length} failed, ${skipped} skipped`)
-process.exit(failedSteps.length === 0 && failed === 0 && passed > 0 ? 0 : 1)

@@ -1,7 +1,9 @@
 /**
  * Issue 6 end to end: data planes (plain HTTP clients holding the identity stream, node:tls for
  * their traffic) against the real control plane process on PGlite, configured with the real CLI.
- * Certificates live 10 s, so rotation, restart and a whole CA switch fit in about a minute.
+ * Certificates live 10 s for the rotation test, then a minute: a 10 s certificate is renewed in its
+ * last 1.5–2 s, and the handshakes of the later tests must not depend on a loaded machine's control
+ * plane being that quick.
  */
 import { X509Certificate } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -34,10 +36,11 @@ const BUILTIN_10S = readExample('builtin.universal.yaml').replace(
   'expiration: 10s'
 )
 
+/** The builtin example with certificates of a minute, for every test after the rotation one. */
 function meshYaml(backends: readonly string[], enabled: string): string {
   const items = backends.map(
     (b) =>
-      `    - name: ${b}\n      type: builtin\n      dpCert:\n        rotation:\n          expiration: 10s\n      conf:\n        caCert:\n          RSAbits: 2048\n          expiration: 10y\n`
+      `    - name: ${b}\n      type: builtin\n      dpCert:\n        rotation:\n          expiration: 1m\n      conf:\n        caCert:\n          RSAbits: 2048\n          expiration: 10y\n`
   )
   return `type: Mesh\nname: default\nmtls:\n  enabledBackend: ${enabled}\n  backends:\n${items.join('')}`
 }
@@ -149,7 +152,8 @@ describe('data plane identities with real processes', () => {
       name: 'web-1',
       token: tokens.get('web-1') ?? '',
     }).start()
-    const first = await web.next(0, 5_000)
+    // Expected within milliseconds; the rest is room for a loaded machine.
+    const first = await web.next(0, 15_000)
     console.info(`first identity ${first.at - opened} ms after opening the stream`)
     expect(first.identity).toMatchObject({
       mode: 'STRICT',
@@ -173,18 +177,21 @@ describe('data plane identities with real processes', () => {
     const before = mtlsOf(await inspect(), 'web-1')?.certificateRegenerations ?? 0
     // POST (registration) and the stream's first identity.
     expect(before).toBe(2)
-    const second = await web.next(1, 12_000)
-    const afterMs = second.at - first.at
-    const rotateAfterMs =
-      Date.parse(first.identity.rotateAt) - Date.parse(first.identity.generation)
+    const generation = Date.parse(first.identity.generation)
+    const lifetime = Date.parse(first.identity.expiration) - generation
+    const rotateAfterMs = Date.parse(first.identity.rotateAt) - generation
+    // Due after 8–9.35 s; the rest of the wait is room for a loaded machine.
+    const second = await web.next(1, 30_000)
     console.info(
-      `rotation: next identity ${afterMs} ms after the first (rotateAt at ${rotateAfterMs} ms, lifetime ${Date.parse(first.identity.expiration) - Date.parse(first.identity.generation)} ms)`
+      `rotation: next identity ${second.at - generation} ms after the first was generated (rotateAt at ${rotateAfterMs} ms, lifetime ${lifetime} ms)`
     )
     // 4/5 of a lifetime of 10–11 s (NotAfter rounded up to whole seconds), plus up to 5 % jitter:
-    // the issue's "after 8–9 s", with room for the signing time on a loaded machine.
-    expect(afterMs).toBeGreaterThanOrEqual(8_000)
-    expect(afterMs).toBeLessThanOrEqual(9_500)
+    // the issue's "after 8–9 s". Pushed at that instant, never before, and before the old
+    // certificate expires (at least 1.5 s later): how soon within that is the machine's load.
+    expect(rotateAfterMs).toBeGreaterThanOrEqual(Math.floor(lifetime / 5) * 4)
+    expect(rotateAfterMs).toBeLessThanOrEqual(0.85 * lifetime)
     expect(second.at).toBeGreaterThanOrEqual(Date.parse(first.identity.rotateAt))
+    expect(second.at).toBeLessThan(Date.parse(first.identity.expiration))
     expect(serialOf(second.identity)).not.toBe(serialOf(first.identity))
     expect(second.identity.privateKey).not.toBe(first.identity.privateKey)
     const keyOf = (identity: Identity) =>
@@ -197,7 +204,7 @@ describe('data plane identities with real processes', () => {
     const counted = await until(
       inspect,
       (items) => (mtlsOf(items, 'web-1')?.certificateRegenerations ?? 0) > before,
-      5_000,
+      20_000,
       'certificateRegenerations'
     )
     expect(mtlsOf(counted, 'web-1')).toMatchObject({
@@ -212,13 +219,17 @@ describe('data plane identities with real processes', () => {
   })
 
   it('completes mTLS handshakes between two data planes, and refuses another mesh’s certificate', async () => {
+    const lifetimeOf = (identity: Identity) =>
+      Date.parse(identity.expiration) - Date.parse(identity.generation)
+    expect((await apply(meshYaml(['ca-1'], 'ca-1'))).code).toBe(0)
+    await web.next(0, 20_000, (identity) => lifetimeOf(identity) >= 60_000)
     backend = new DataplaneAgent({
       baseUrl: () => cp.url,
       mesh: 'default',
       name: 'backend-1',
       token: tokens.get('backend-1') ?? '',
     }).start()
-    const client = (await backend.next(0, 5_000)).identity
+    const client = (await backend.next(0, 15_000)).identity
     server = new MtlsServer(web.current as Identity)
     serverPort = await server.listen()
     const result = await handshake(serverPort, client, WEB_SPIFFE)
@@ -237,6 +248,7 @@ describe('data plane identities with real processes', () => {
       'URI:spiffe://other/backend'
     )
     // It trusts the server (default's bundle), but the server does not trust its CA.
+    server.update(web.current as Identity)
     const refused = await handshake(
       serverPort,
       intruder,
@@ -299,6 +311,17 @@ describe('data plane identities with real processes', () => {
     })()
     const started = Date.now()
     const step = (name: string) => console.info(`CA switch: ${name} at +${Date.now() - started} ms`)
+    // Every stage of the switch sees handshakes, however slowly a loaded machine makes them.
+    const moreHandshakes = (stage: string) => {
+      const target = attempts + 3
+      return until(
+        async () => attempts,
+        (n) => n >= target,
+        15_000,
+        `handshakes ${stage}`
+      )
+    }
+    await moreHandshakes('before the switch')
 
     // Switching before the data planes trust ca-2 is refused, with the count.
     const early = await apply(meshYaml(['ca-1', 'ca-2'], 'ca-2'))
@@ -319,6 +342,7 @@ describe('data plane identities with real processes', () => {
     )
     step('every data plane supports ca-2')
     expect(certificatesIn((web.current as Identity).trustBundle)).toHaveLength(2)
+    await moreHandshakes('with both roots trusted')
 
     const switched = await apply(meshYaml(['ca-1', 'ca-2'], 'ca-2'))
     expect(switched.stderr).toBe('')
@@ -337,6 +361,7 @@ describe('data plane identities with real processes', () => {
       'the data planes use their ca-2 certificates'
     )
     step('every data plane holds a ca-2 certificate')
+    await moreHandshakes('with ca-2 certificates')
 
     expect((await apply(meshYaml(['ca-2'], 'ca-2'))).code).toBe(0)
     step('ca-1 removed')
@@ -356,13 +381,12 @@ describe('data plane identities with real processes', () => {
       'the data planes hold the ca-2 bundle'
     )
     step('every data plane trusts ca-2 only')
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await moreHandshakes('with ca-2 trusted only')
     stop = true
     await loop
     console.info(`CA switch: ${attempts} handshakes, ${failures.length} failed`)
     expect(failures).toEqual([])
     expect(server.clientErrors.slice(serverErrorsBefore)).toEqual([])
-    expect(attempts).toBeGreaterThan(50)
     const final = web.current as Identity
     expect(final.supportedBackends).toEqual(['ca-2'])
     expect(opensslVerify(final)).toBe('leaf.pem: OK\n')

@@ -69,19 +69,20 @@ describe('back-pressure', () => {
   })
 
   it('bases the hint on the work queued: slow RSA key generation asks for a longer wait', async () => {
-    signer = createWorkerSigner({ threads: 1, maxQueuedRequests: 40, keyPool: {} })
+    signer = createWorkerSigner({ threads: 1, maxQueuedRequests: 400, keyPool: {} })
     await signer.issue(ca.signing, leafRequests(2, { generate: 'RSA_2048' }))
-    const backlog = signer.issue(ca.signing, leafRequests(40, { generate: 'RSA_2048' })).then(
+    const backlog = signer.issue(ca.signing, leafRequests(400, { generate: 'RSA_2048' })).then(
       () => undefined,
       (error: unknown) => error
     )
     const refused = await signer
       .issue(ca.signing, leafRequests(1, { spki }))
       .catch((e: unknown) => e)
-    // 41 RSA keys at ~100 ms or more each on one thread: several seconds.
+    // 401 RSA keys on one thread: over 3 s even at 10 ms a key, a tenth of what one takes here
+    // (~130 ms); at the cost of a request with its key given (~0.1 ms) it would be 1 s.
     expect(retryAfterSeconds(refused)).toBeGreaterThanOrEqual(3)
     await signer.close()
-    // Closing does not wait for 40 RSA keys: what had not reached a thread is failed at once.
+    // Closing does not wait for 400 RSA keys: what had not reached a thread is failed at once.
     expect(isMeshcaError(await backlog, 'INTERNAL')).toBe(true)
   })
 

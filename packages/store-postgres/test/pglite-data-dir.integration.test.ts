@@ -51,7 +51,9 @@ describe('PGlite in a data directory', () => {
     const a = await createPgliteStore({ pglite })
     const b = await createPgliteStore({ pglite })
     try {
-      const timings = { heartbeatMs: 50, leaseMs: 300, retryMs: 50 }
+      // A lease of a minute: leadership can then only pass on at once (a retry, 50 ms) because the
+      // stop hands the lock over, not because a lease ran out; the wait below allows 60 retries.
+      const timings = { heartbeatMs: 50, leaseMs: 60_000, retryMs: 50 }
       const first = a.leaderElection('rotation-daemon', timings)
       await waitFor(() => first.isLeader(), 'the first leader')
       const second = b.leaderElection('rotation-daemon', timings)
@@ -62,7 +64,7 @@ describe('PGlite in a data directory', () => {
       await new Promise((resolve) => setTimeout(resolve, 200))
       expect(second.isLeader()).toBe(false)
       await first.stop()
-      await waitFor(() => second.isLeader(), 'the second leader', 1_000)
+      await waitFor(() => second.isLeader(), 'the second leader', 3_000)
       expect(overlaps).toEqual([])
 
       // Both stores see each other's writes as events, in process.
