@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -22,6 +22,8 @@ function io(stdin = '') {
       stderr: (t: string) => void err.push(t),
       readStdin: async () => stdin,
       readFile: async (path: string) => readFileSync(path, 'utf8'),
+      writeSecretFile: async (path: string, text: string) =>
+        writeFileSync(path, text, { mode: 0o600 }),
       now: () => new Date(),
     },
   }

@@ -2,7 +2,7 @@
  * The `meshca` command: kumactl's verbs against a meshca control plane.
  * Exit codes: 0 success, 1 a failure the command reports, 2 a usage error.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type ApiClient, CliError, createApiClient } from './client.ts'
@@ -11,6 +11,7 @@ import { deleteResource } from './commands/delete.ts'
 import { generateDataplaneToken } from './commands/generate.ts'
 import { get, type OutputFormat } from './commands/get.ts'
 import { inspect } from './commands/inspect.ts'
+import { revokeUserToken, rotateAdminToken } from './commands/user-tokens.ts'
 import { resolveConnection } from './config.ts'
 import type { CliIo, CommandContext } from './io.ts'
 
@@ -25,6 +26,10 @@ Commands:
   inspect dataplanes [-m MESH] [--tag key=value]... [--gateway] [-o table|yaml|json]
   delete KIND NAME [-m MESH]
   generate dataplane-token --mesh MESH [--name NAME] [--tag key=value]... [--valid-for 24h]
+  revoke user-token TOKEN | --id ID | --token-file FILE
+                                  the token is refused by every control plane instance from then on
+  rotate admin-token [--data-dir DIR]
+                                  replace DIR/admin-token (default ./.meshca) and revoke the old one
 
 Connection (flags, else MESHCA_API_URL / MESHCA_TOKEN, else the config file):
   --api-url URL                   default http://127.0.0.1:5681
@@ -44,6 +49,9 @@ const OPTIONS = {
   gateway: { type: 'boolean' },
   name: { type: 'string' },
   'valid-for': { type: 'string' },
+  id: { type: 'string' },
+  'token-file': { type: 'string' },
+  'data-dir': { type: 'string' },
   'api-url': { type: 'string' },
   token: { type: 'string' },
   config: { type: 'string' },
@@ -75,20 +83,23 @@ export async function runCli(
     io.stdout(USAGE)
     return command === undefined && !values.help ? 2 : 0
   }
-  let client: ApiClient | undefined
+  const clients = new Map<string | undefined, ApiClient>()
   const ctx: CommandContext = {
     ...io,
-    client: async () => {
+    client: async (tokenOverride) => {
+      let client = clients.get(tokenOverride)
       if (!client) {
         const connection = await resolveConnection(
           { apiUrl: values['api-url'], token: values.token, config: values.config },
           env
         )
+        const token = tokenOverride ?? connection.token
         client = createApiClient({
           baseUrl: connection.apiUrl,
-          ...(connection.token ? { token: connection.token } : {}),
+          ...(token ? { token } : {}),
           ...(fetchImpl ? { fetch: fetchImpl } : {}),
         })
+        clients.set(tokenOverride, client)
       }
       return client
     },
@@ -137,6 +148,19 @@ export async function runCli(
           validFor: values['valid-for'],
         })
         break
+      case 'revoke':
+        if (kind !== 'user-token')
+          throw new CliError(`revoke supports "user-token", not "${kind ?? ''}"`)
+        await revokeUserToken(ctx, { token: name, id: values.id, tokenFile: values['token-file'] })
+        break
+      case 'rotate':
+        if (kind !== 'admin-token')
+          throw new CliError(`rotate supports "admin-token", not "${kind ?? ''}"`)
+        await rotateAdminToken(ctx, {
+          dataDir: values['data-dir'] ?? '.meshca',
+          token: values.token,
+        })
+        break
       default:
         io.stderr(`Error: unknown command "${command}"\n\n${USAGE}`)
         return 2
@@ -166,6 +190,11 @@ export function main(argv: readonly string[]): Promise<number> {
         return Buffer.concat(chunks).toString('utf8')
       },
       readFile: (path) => readFile(path, 'utf8'),
+      writeSecretFile: async (path, text) => {
+        const temporary = `${path}.${process.pid}.tmp`
+        await writeFile(temporary, text, { mode: 0o600 })
+        await rename(temporary, path)
+      },
       now: () => new Date(),
     },
     process.env

@@ -337,6 +337,7 @@ export {
   signJwt,
   verifyJwt,
 } from './tokens/jwt.ts'
+export { MAX_REVOKED_TOKENS, TOKEN_ID } from './tokens/signed-tokens.ts'
 export {
   createTokenSigningKeys,
   DEFAULT_SIGNING_KEY_ID,
@@ -346,6 +347,7 @@ export {
 export {
   createUserTokens,
   parseUserTokenRequest,
+  parseUserTokenRevocation,
   USER_TOKEN_REVOCATIONS_SECRET,
   USER_TOKEN_SIGNING_KEY_PREFIX,
   type UserIdentity,

@@ -35,10 +35,13 @@ export function requireAdminFor(c: Context<AppEnv>, resourceType: string): void 
 
 /** Token issuance (Kuma's `generateDpToken` / `generateUserToken` access), admins only. */
 export function requireAdminToGenerate(c: Context<AppEnv>, what: string): void {
+  requireAdminTo(c, `generate ${what}`)
+}
+
+/** What only admins may do, in Kuma's wording: `user "name/groups" cannot <action>`. */
+export function requireAdminTo(c: Context<AppEnv>, action: string): void {
   const user = c.get('user')
-  if (!isAdmin(user)) {
-    throw forbidden(`user ${JSON.stringify(describeUser(user))} cannot generate ${what}`)
-  }
+  if (!isAdmin(user)) throw forbidden(`user ${JSON.stringify(describeUser(user))} cannot ${action}`)
 }
 
 export function requireAuthenticatedWriter(c: Context<AppEnv>, resourceType: string): void {

@@ -7,5 +7,6 @@ export const TITLES = {
   update: 'Could not update a resource',
   delete: 'Could not delete a resource',
   token: 'Could not issue a token',
+  revoke: 'Could not revoke a token',
   identity: 'Could not issue a data plane identity',
 } as const

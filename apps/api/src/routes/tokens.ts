@@ -1,11 +1,17 @@
 /**
- * Token issuance, admins only: `POST /tokens/dataplane` (Kuma's data plane tokens, spec §11) and
- * `POST /tokens/user` (user tokens for this API). Both answer the JWT as `text/plain`.
+ * Tokens, admins only: `POST /tokens/dataplane` (Kuma's data plane tokens) and `POST /tokens/user`
+ * (user tokens for this API) answer the JWT as `text/plain`; `POST /tokens/user/revocations`
+ * revokes a user token (by the token or its id) on every instance, `GET` lists the revoked ids.
  */
-import { MeshcaError, parseDataplaneTokenRequest, parseUserTokenRequest } from '@meshca/core-mtls'
+import {
+  MeshcaError,
+  parseDataplaneTokenRequest,
+  parseUserTokenRequest,
+  parseUserTokenRevocation,
+} from '@meshca/core-mtls'
 import { Hono } from 'hono'
 import type { AppEnv } from '../context.ts'
-import { requireAdminToGenerate } from '../http/access.ts'
+import { requireAdminTo, requireAdminToGenerate } from '../http/access.ts'
 import { plainText } from '../http/plain-text.ts'
 import { readBody } from '../http/read-body.ts'
 import { TITLES } from '../http/titles.ts'
@@ -44,6 +50,22 @@ export function tokenRoutes(deps: RouteDeps): Hono<AppEnv> {
       by: c.get('user').name,
     })
     return plainText(c, token)
+  })
+
+  app.post('/tokens/user/revocations', async (c) => {
+    c.set('errorTitle', TITLES.revoke)
+    requireAdminTo(c, 'revoke user tokens')
+    const id = parseUserTokenRevocation(await readBody(c))
+    await deps.userTokens.revoke(id)
+    deps.logger.log('info', 'user token revoked', { id, by: c.get('user').name })
+    return c.json({ id })
+  })
+
+  app.get('/tokens/user/revocations', async (c) => {
+    c.set('errorTitle', TITLES.list)
+    requireAdminTo(c, 'list user token revocations')
+    const ids = await deps.userTokens.revoked()
+    return c.json({ total: ids.length, items: ids.map((id) => ({ id })) })
   })
 
   return app

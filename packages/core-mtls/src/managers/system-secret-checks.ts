@@ -20,13 +20,10 @@ import {
   dataplaneTokenRevocationsSecret,
   dataplaneTokenSigningKeyPrefix,
 } from '../tokens/dataplane-token.ts'
+import { MAX_REVOKED_TOKENS, parseRevocationList, TOKEN_ID } from '../tokens/signed-tokens.ts'
 import { importSigningKey } from '../tokens/signing-keys.ts'
 import { fromUtf8 } from '../util/bytes.ts'
 
-/** Token ids are UUIDs; anything of this shape is accepted, nothing that could confuse the parser. */
-const TOKEN_ID = /^[A-Za-z0-9._-]{1,128}$/
-/** Far more revocations than tokens a mesh should ever have outstanding; rotate the key instead. */
-export const MAX_REVOKED_TOKENS = 10_000
 const KEY_ID = /^[0-9]{1,9}$/
 
 export interface SystemSecretContext {
@@ -71,13 +68,12 @@ async function systemSecretProblem(
 }
 
 function revocationListProblem(data: Uint8Array): string | undefined {
-  let text: string
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data)
+    new TextDecoder('utf-8', { fatal: true }).decode(data)
   } catch {
     return 'a revocation list must be UTF-8 text'
   }
-  const ids = text.split(/[\s,]+/).filter((id) => id !== '')
+  const ids = parseRevocationList(data)
   if (ids.length > MAX_REVOKED_TOKENS) {
     return `a revocation list holds at most ${MAX_REVOKED_TOKENS} token ids, not ${ids.length}: rotate the signing key instead`
   }

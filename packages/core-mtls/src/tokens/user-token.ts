@@ -9,9 +9,14 @@ import type { Clock } from '../ports/runtime.ts'
 import { systemClock } from '../ports/runtime.ts'
 import { isRawObject, JsonReader } from '../resources/json-reader.ts'
 import { readValidFor } from './dataplane-token.ts'
-import type { JwtAlgorithm } from './jwt.ts'
+import { decodeJwt, type JwtAlgorithm } from './jwt.ts'
 import type { RegisteredClaims, SignedTokenContext } from './signed-tokens.ts'
-import { issueSignedToken, verifySignedToken } from './signed-tokens.ts'
+import {
+  issueSignedToken,
+  revokedTokenIds,
+  revokeTokenId,
+  verifySignedToken,
+} from './signed-tokens.ts'
 import { createTokenSigningKeys } from './signing-keys.ts'
 
 export const USER_TOKEN_SIGNING_KEY_PREFIX = 'user-token-signing-key'
@@ -31,6 +36,34 @@ export interface UserTokenClaims extends UserIdentity, RegisteredClaims {}
 export interface UserTokens {
   issue(request: UserTokenRequest): Promise<string>
   verify(token: string): Promise<UserTokenClaims>
+  /** Revokes a token by its id; every instance sharing the store refuses it from its next read. */
+  revoke(id: string): Promise<void>
+  /** The ids revoked so far. */
+  revoked(): Promise<readonly string[]>
+}
+
+/** What `POST /tokens/user/revocations` names: a token (its id is read, not verified), or an id. */
+export function parseUserTokenRevocation(json: unknown): string {
+  if (!isRawObject(json)) throw validationError([{ field: '', message: 'must be an object' }])
+  const reader = new JsonReader()
+  const token = reader.string(json.token, 'token')
+  const id = reader.string(json.id, 'id')
+  reader.throwIfAny()
+  if ((token === undefined) === (id === undefined)) {
+    throw validationError([{ field: '', message: 'give either "token" or "id"' }])
+  }
+  if (id !== undefined) return id
+  // An expired token, or one signed by a key since rotated, can still be revoked: no verification.
+  let jti: unknown
+  try {
+    jti = decodeJwt(token ?? '').claims.jti
+  } catch (error) {
+    throw validationError([{ field: 'token', message: (error as Error).message }])
+  }
+  if (typeof jti !== 'string' || jti === '') {
+    throw validationError([{ field: 'token', message: 'the token has no id (jti)' }])
+  }
+  return jti
 }
 
 export interface UserTokensOptions {
@@ -100,5 +133,7 @@ export function createUserTokens(options: UserTokensOptions): UserTokens {
         expiresAt: verified.expiresAt,
       }
     },
+    revoke: (id) => revokeTokenId(context, id),
+    revoked: () => revokedTokenIds(context),
   }
 }

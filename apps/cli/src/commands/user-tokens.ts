@@ -1,0 +1,74 @@
+/**
+ * `meshca revoke user-token` and `meshca rotate admin-token`: user tokens end before they expire.
+ * A revocation reaches every control plane instance sharing the store at its next read of the list.
+ */
+import { join } from 'node:path'
+import { CliError, expectOk } from '../client.ts'
+import type { CommandContext } from '../io.ts'
+
+export interface RevokeOptions {
+  /** The token itself, its id, or a file holding it: exactly one. */
+  readonly token: string | undefined
+  readonly id: string | undefined
+  readonly tokenFile: string | undefined
+}
+
+async function revocationBody(
+  ctx: CommandContext,
+  options: RevokeOptions
+): Promise<{ token: string } | { id: string }> {
+  const given = [options.token, options.id, options.tokenFile].filter((v) => v !== undefined)
+  if (given.length !== 1) {
+    throw new CliError('revoke user-token takes one of: TOKEN, --id ID, --token-file FILE')
+  }
+  if (options.id !== undefined) return { id: options.id }
+  const token = options.token ?? (await ctx.readFile(options.tokenFile ?? ''))
+  return { token: token.trim() }
+}
+
+export async function revokeUserToken(ctx: CommandContext, options: RevokeOptions): Promise<void> {
+  const client = await ctx.client()
+  const body = await revocationBody(ctx, options)
+  const response = await expectOk(client.request('POST', '/tokens/user/revocations', body))
+  const { id } = response.body as { id: string }
+  ctx.stdout(`revoked user token ${id}\n`)
+}
+
+/** The bootstrap admin token's file in a control plane's data directory. */
+export const ADMIN_TOKEN_FILE = 'admin-token'
+const ADMIN_GROUP = 'mesh-system:admin'
+const ADMIN_TOKEN_VALIDITY = '8760h'
+
+/**
+ * A new bootstrap admin token in `<data dir>/admin-token` (mode 0600), issued with the current one
+ * (unless `--token` names another admin), which is then revoked. No restart: the control plane reads
+ * tokens, not the file, and keeps the new one on its next start while it stays valid.
+ */
+export async function rotateAdminToken(
+  ctx: CommandContext,
+  options: { readonly dataDir: string; readonly token: string | undefined }
+): Promise<void> {
+  const path = join(options.dataDir, ADMIN_TOKEN_FILE)
+  let current: string
+  try {
+    current = (await ctx.readFile(path)).trim()
+  } catch (error) {
+    throw new CliError(`cannot read the admin token ${path}: ${(error as Error).message}`)
+  }
+  const client = await ctx.client(options.token ?? current)
+  const issued = await expectOk(
+    client.request('POST', '/tokens/user', {
+      name: ADMIN_GROUP,
+      groups: [ADMIN_GROUP],
+      validFor: ADMIN_TOKEN_VALIDITY,
+    })
+  )
+  const fresh = issued.text.trim()
+  await ctx.writeSecretFile(path, `${fresh}\n`)
+  const withFresh = await ctx.client(fresh)
+  const revoked = await expectOk(
+    withFresh.request('POST', '/tokens/user/revocations', { token: current })
+  )
+  const { id } = revoked.body as { id: string }
+  ctx.stdout(`wrote a new admin token to ${path}; revoked the previous one (${id})\n`)
+}
