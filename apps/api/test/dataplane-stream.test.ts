@@ -16,7 +16,7 @@ import {
 } from './support/dataplanes.ts'
 import { dataplane } from './support/fixtures.ts'
 import { createHarness, errorBody, type Harness, secretBody } from './support/harness.ts'
-import { selfSignedCa } from './support/openssl.ts'
+import { type OpensslCa, renewedCa, selfSignedCa } from './support/openssl.ts'
 
 const WEB = { 'kuma.io/service': ['web'] }
 /** What `openssl verify -x509_strict` wants of a root (the brief's recipe leaves CA:TRUE non-critical). */
@@ -195,6 +195,62 @@ describe('GET /meshes/{mesh}/dataplanes/{name}/identity/stream', () => {
     expect(insights.map((i) => i.spec.mTLS?.certificateRegenerations)).toEqual([4, 4])
   })
 
+  it('treats a new CA under the enabled backend’s name as a switch, not as an edit', async () => {
+    const h = harness()
+    const { events } = await webStream(h)
+    await events.nextIdentity()
+    const other = selfSignedCa('other', STRICT_CA)
+    const provided = (allow = '') =>
+      h.put(`/meshes/default${allow}`, {
+        type: 'Mesh',
+        name: 'default',
+        mtls: {
+          enabledBackend: 'ca-1',
+          backends: [
+            {
+              name: 'ca-1',
+              type: 'provided',
+              conf: { cert: { inlineString: other.certPem }, key: { inlineString: other.keyPem } },
+            },
+          ],
+        },
+      })
+    const refused = await provided()
+    expect(refused.status).toBe(400)
+    expect((await errorBody(refused)).causes).toEqual([
+      {
+        field: 'mtls.backends[0]',
+        message:
+          'Replacing the CA of the enabled backend "ca-1" in place is forbidden while data plane proxies use it: 1 online data plane proxy does not trust the new CA yet. Add the new CA as another backend, wait until every data plane proxy supports it, switch enabledBackend to it, then remove "ca-1"',
+      },
+    ])
+    // An edit that keeps the CA (the lifetime of data plane certificates) is no switch.
+    await putOk(h, '/meshes/default', builtinMesh('default', { expiration: '2h' }))
+    expect((await events.nextIdentity()).backend).toBe('ca-1')
+    // Disaster recovery may force it; the data plane then gets the new root at once.
+    expect((await provided('?allowUnsafeBackendSwitch=true')).status).toBe(200)
+    const forced = await events.nextIdentity()
+    expect(new X509Certificate(forced.trustBundle).subject).toBe('CN=other')
+    // Another provided root in place of this one is refused the same way.
+    const third = selfSignedCa('third', STRICT_CA)
+    const again = await h.put('/meshes/default', {
+      type: 'Mesh',
+      name: 'default',
+      mtls: {
+        enabledBackend: 'ca-1',
+        backends: [
+          {
+            name: 'ca-1',
+            type: 'provided',
+            conf: { cert: { inlineString: third.certPem }, key: { inlineString: third.keyPem } },
+          },
+        ],
+      },
+    })
+    expect(again.status).toBe(400)
+    expect((await errorBody(again)).causes?.[0]?.field).toBe('mtls.backends[0]')
+  })
+
   it('does not miss a Mesh change made while the first identity is being signed', async () => {
     const inline = createInlineSigner()
     // Armed before the stream opens: its first signing waits, and says so, until the test lets it go.
@@ -263,16 +319,10 @@ describe('GET /meshes/{mesh}/dataplanes/{name}/identity/stream', () => {
     expect(spec?.subscriptions[0]?.status).toMatchObject({ total: { responsesSent: 3 } })
   })
 
-  it('re-issues identity and bundle when a provided CA’s Secret changes (decision 10)', async () => {
-    const h = harness()
-    const first = selfSignedCa('first', STRICT_CA)
-    const second = selfSignedCa('second', STRICT_CA)
+  /** A mesh `prov` whose provided CA reads Secret `ca`, and a data plane streaming from it. */
+  async function providedStream(h: Harness, ca: OpensslCa) {
     await putOk(h, '/meshes/prov', { type: 'Mesh', name: 'prov' })
-    await putOk(
-      h,
-      '/meshes/prov/secrets/ca',
-      secretBody('prov', 'ca', first.certPem + first.keyPem)
-    )
+    await putOk(h, '/meshes/prov/secrets/ca', secretBody('prov', 'ca', ca.certPem + ca.keyPem))
     await putOk(h, '/meshes/prov', {
       type: 'Mesh',
       name: 'prov',
@@ -289,18 +339,52 @@ describe('GET /meshes/{mesh}/dataplanes/{name}/identity/stream', () => {
     })
     await registered(h, 'prov', 'web-1', 'web')
     const token = await dpToken(h, 'prov', 'web-1', WEB)
-    const { events } = await openStream(h, 'prov', 'web-1', token)
+    return (await openStream(h, 'prov', 'web-1', token)).events
+  }
+
+  it('re-issues identity and bundle when a provided CA’s Secret is renewed (decision 10)', async () => {
+    const h = harness()
+    const first = selfSignedCa('first', STRICT_CA)
+    const renewed = renewedCa(first, 'first', STRICT_CA)
+    const events = await providedStream(h, first)
     const before = await events.nextIdentity()
-    expect(new X509Certificate(before.trustBundle).subject).toBe('CN=first')
+    expect(new X509Certificate(before.trustBundle).raw).toEqual(
+      new X509Certificate(first.certPem).raw
+    )
     await putOk(
       h,
       '/meshes/prov/secrets/ca',
-      secretBody('prov', 'ca', second.certPem + second.keyPem)
+      secretBody('prov', 'ca', renewed.certPem + renewed.keyPem)
     )
     const after = await events.nextIdentity()
-    expect(new X509Certificate(after.trustBundle).subject).toBe('CN=second')
-    expect(new X509Certificate(after.certificateChain).issuer).toBe('CN=second')
+    const bundle = new X509Certificate(after.trustBundle)
+    expect(bundle.raw).toEqual(new X509Certificate(renewed.certPem).raw)
+    expect(bundle.validTo).not.toBe(new X509Certificate(first.certPem).validTo)
     expect(verifyStrict(after)).toContain('leaf.pem: OK')
+    // Peers that still hold the old certificate of the same root accept the new leaves too.
+    expect(verifyStrict(after, first.certPem)).toContain('leaf.pem: OK')
+  })
+
+  it('refuses a Secret change that puts another root under the enabled backend while data planes stream', async () => {
+    const h = harness()
+    const first = selfSignedCa('first', STRICT_CA)
+    const second = selfSignedCa('second', STRICT_CA)
+    const events = await providedStream(h, first)
+    await events.nextIdentity()
+    const response = await h.put(
+      '/meshes/prov/secrets/ca',
+      secretBody('prov', 'ca', second.certPem + second.keyPem)
+    )
+    expect(response.status).toBe(400)
+    expect((await errorBody(response)).causes).toEqual([
+      {
+        field: 'data',
+        message:
+          'Replacing the CA of the enabled backend "ca-1" in place is forbidden while data plane proxies use it: 1 online data plane proxy does not trust the new CA yet. Add the new CA as another backend, wait until every data plane proxy supports it, switch enabledBackend to it, then remove "ca-1"',
+      },
+    ])
+    const kept = await h.core.secrets.get('prov', 'ca')
+    expect(Buffer.from(kept?.data ?? []).toString()).toBe(first.certPem + first.keyPem)
   })
 
   it('follows its Dataplane: new SANs when its tags change, the end when it is deleted', async () => {

@@ -160,6 +160,7 @@ export {
   generateEncryptionKey,
   importEncryptionKey,
 } from './managers/at-rest-encryption.ts'
+export { type CaChangeGateDeps, caChangeViolations, isOnline } from './managers/ca-change-gate.ts'
 export {
   type CaReconcileOptions,
   type CaReconcileResult,
@@ -167,7 +168,6 @@ export {
 } from './managers/ca-reconcile.ts'
 export {
   createMeshManager,
-  isOnline,
   type MeshManager,
   type MeshManagerOptions,
   type MeshUpdateOptions,

@@ -194,8 +194,11 @@ export function openssl(args: readonly string[], files: Record<string, string> =
   }
 }
 
-/** `openssl verify -x509_strict` of the chain's leaf against the bundle, intermediates untrusted. */
-export function verifyStrict(identity: IdentityJson): string {
+/**
+ * `openssl verify -x509_strict` of the chain's leaf against the bundle (or the roots a peer holds),
+ * intermediates untrusted.
+ */
+export function verifyStrict(identity: IdentityJson, trusted = identity.trustBundle): string {
   const [leaf, ...rest] = identity.certificateChain.split(/(?<=-----END CERTIFICATE-----\n)/)
   return openssl(
     [
@@ -206,7 +209,7 @@ export function verifyStrict(identity: IdentityJson): string {
       ...(rest.length > 0 ? ['-untrusted', 'chain.pem'] : []),
       'leaf.pem',
     ],
-    { 'bundle.pem': identity.trustBundle, 'chain.pem': rest.join(''), 'leaf.pem': leaf ?? '' }
+    { 'bundle.pem': trusted, 'chain.pem': rest.join(''), 'leaf.pem': leaf ?? '' }
   )
 }
 

@@ -65,6 +65,18 @@ export function selfSignedCa(cn: string, extensions: readonly string[]): Openssl
   })
 }
 
+/** `ca` renewed: the same subject and key, a new certificate (validity, serial). */
+export function renewedCa(ca: OpensslCa, cn: string, extensions: readonly string[]): OpensslCa {
+  return inWorkspace('ca', (dir) => {
+    writeFileSync(join(dir, 'ext.cnf'), config(extensions))
+    writeFileSync(join(dir, 'ca.key'), ca.keyPem)
+    run(dir, [
+      ...['req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.pem', '-subj', `/CN=${cn}`],
+      ...['-days', '730', '-config', 'ext.cnf', '-extensions', 'ext'],
+    ])
+  })
+}
+
 /** An intermediate signed by `root`, with these `[ext]` lines; its key signs. */
 export function intermediateCa(
   root: OpensslCa,

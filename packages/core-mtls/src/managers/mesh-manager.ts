@@ -4,12 +4,18 @@ import { type CaBackendRegistry, defaultCaBackends } from '../ca/registry.ts'
 import { sealInlineKeys } from '../ca/sealed-inline-keys.ts'
 import { isMeshcaError, MeshcaError, type Violation, validationError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
-import type { DataplaneInsightSpec } from '../resources/dataplane-insight.ts'
-import { type MeshSpec, mtlsEnabled } from '../resources/mesh.ts'
+import { type CaBackendSpec, type MeshSpec, mtlsEnabled } from '../resources/mesh.ts'
 import type { Resource } from '../resources/resource.ts'
 import { RESOURCE_TYPES, type ResourceType } from '../resources/types.ts'
 import { validateResource } from '../resources/validate.ts'
+import { jsonEqual } from '../util/json-equal.ts'
 import { ViolationList } from '../validation.ts'
+import {
+  caChangeViolations,
+  inPlaceReplacementMessage,
+  isOnline,
+  sameTrustAnchor,
+} from './ca-change-gate.ts'
 import { createResourceManager, type ResourceManager } from './resource-manager.ts'
 import type { SecretGuard } from './secret-manager.ts'
 
@@ -63,11 +69,8 @@ export interface MeshManagerOptions {
   readonly unsafeDelete?: boolean
 }
 
-/** A data plane counts as online while its newest subscription has not disconnected. */
-export function isOnline(insight: DataplaneInsightSpec): boolean {
-  const last = insight.subscriptions.at(-1)
-  if (!last) return false
-  return last.connectTime !== undefined && last.disconnectTime === undefined
+function isEnabled(spec: MeshSpec, backend: string): boolean {
+  return mtlsEnabled(spec) && spec.mtls?.enabledBackend === backend
 }
 
 const MESH_SCOPED_TYPES = (Object.keys(RESOURCE_TYPES) as ResourceType[]).filter(
@@ -98,27 +101,24 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       const result = await plugin.validate(context, mesh.name, backend)
       // A backend this update leaves as it was keeps the problems it had (a CA that expired since):
       // they are reported, not allowed to block the update, which may be the one that replaces it.
-      const unchanged = JSON.stringify(before.get(backend.name)) === JSON.stringify(backend)
+      const unchanged = jsonEqual(before.get(backend.name), backend)
       ;(unchanged ? warnings : out).addAll(`mtls.backends[${i}]`, result.violations)
       warnings.addAll(`mtls.backends[${i}]`, result.warnings)
     }
   }
 
-  async function onlineHolders(mesh: string, backend: string): Promise<number> {
-    const insights = await resources.listAll('DataplaneInsight', mesh)
-    return insights.filter((i) => isOnline(i.spec) && i.spec.mTLS?.issuedBackend === backend).length
-  }
-
-  async function onlineDataplanes(mesh: string): Promise<number> {
-    const insights = await resources.listAll('DataplaneInsight', mesh)
-    return insights.filter((i) => isOnline(i.spec)).length
-  }
-
-  async function untrustingOnlineDataplanes(mesh: string, backend: string): Promise<number> {
-    const insights = await resources.listAll('DataplaneInsight', mesh)
-    return insights.filter(
-      (i) => isOnline(i.spec) && !(i.spec.mTLS?.supportedBackends ?? []).includes(backend)
-    ).length
+  /** The root data planes would have to trust for `backend`: the last of its CA certificates. */
+  async function rootOf(
+    context: CaContext,
+    mesh: string,
+    backend: CaBackendSpec
+  ): Promise<Uint8Array | undefined> {
+    try {
+      return (await caBackends.get(backend.type)?.load(context, mesh, backend))?.certificates.at(-1)
+    } catch (error) {
+      if (isMeshcaError(error, 'CA_UNAVAILABLE')) return undefined
+      throw error
+    }
   }
 
   async function validate(
@@ -131,57 +131,14 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
     const warnings = new ViolationList()
     violations.addAll('', validateResource(mesh))
     if (!violations.isEmpty) return { violations: violations.violations, warnings: [] }
-    const newBackend = mesh.spec.mtls?.enabledBackend ?? ''
-    const oldBackend = previous?.spec.mtls?.enabledBackend ?? ''
-    if (
-      previous &&
-      mtlsEnabled(previous.spec) &&
-      mtlsEnabled(mesh.spec) &&
-      oldBackend !== newBackend &&
-      !updateOptions.allowUnsafeBackendSwitch
-    ) {
-      const count = await untrustingOnlineDataplanes(mesh.name, newBackend)
-      if (count > 0) {
-        violations.add(
-          'mtls.enabledBackend',
-          `Changing CA when mTLS is enabled is forbidden while data plane proxies do not trust the new CA: ${count} online data plane ${count === 1 ? 'proxy does' : 'proxies do'} not list backend "${newBackend}" in their supported backends yet. Add the backend, wait until every data plane proxy supports it, then switch`
-        )
-        return { violations: violations.violations, warnings: [] }
+    if (previous && !updateOptions.allowUnsafeBackendSwitch) {
+      const gate = {
+        insights: async () =>
+          (await resources.listAll('DataplaneInsight', mesh.name)).map((i) => i.spec),
+        root: (backend: CaBackendSpec) => rootOf(context, mesh.name, backend),
       }
-      const before = previous.spec.mtls?.backends?.find((b) => b.name === newBackend)
-      const after = mesh.spec.mtls?.backends?.find((b) => b.name === newBackend)
-      if (JSON.stringify(before) !== JSON.stringify(after)) {
-        // Data planes trust a backend by name: what they support is the backend as it was, not
-        // the CA this very update adds or puts under that name.
-        const online = await onlineDataplanes(mesh.name)
-        if (online > 0) {
-          violations.add(
-            'mtls.enabledBackend',
-            `Changing CA when mTLS is enabled is forbidden in the same update that adds or changes backend "${newBackend}": ${online} online data plane ${online === 1 ? 'proxy does' : 'proxies do'} not trust it yet. Add or change the backend, wait until every data plane proxy supports it, then switch`
-          )
-          return { violations: violations.violations, warnings: [] }
-        }
-      }
-    }
-    if (
-      previous &&
-      mtlsEnabled(previous.spec) &&
-      // Turning mTLS off is a mode change: every data plane goes back to plaintext together.
-      mtlsEnabled(mesh.spec) &&
-      !updateOptions.allowUnsafeBackendSwitch
-    ) {
-      const kept = new Set((mesh.spec.mtls?.backends ?? []).map((b) => b.name))
-      for (const removed of previous.spec.mtls?.backends ?? []) {
-        if (kept.has(removed.name)) continue
-        const holders = await onlineHolders(mesh.name, removed.name)
-        if (holders === 0) continue
-        // Their peers would drop its root from their bundles while these certificates are in use.
-        violations.add(
-          'mtls.backends',
-          `Removing backend "${removed.name}" is forbidden while data plane proxies hold certificates it issued: ${holders} online data plane ${holders === 1 ? 'proxy does' : 'proxies do'}. Wait until they are re-issued by the enabled backend, then remove it`
-        )
-      }
-      if (!violations.isEmpty) return { violations: violations.violations, warnings: [] }
+      const refused = await caChangeViolations(gate, mesh.spec, previous.spec)
+      if (refused.length > 0) return { violations: refused, warnings: [] }
     }
     await validateBackends(mesh, previous, context, violations, warnings)
     return { violations: violations.violations, warnings: warnings.violations }
@@ -256,9 +213,33 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
             message: `the new value breaks mTLS backend "${backend.name}" of Mesh "${mesh}" (mtls.backends[${i}].${v.field}: ${v.message})`,
           })
         }
+        if (result.violations.length === 0 && isEnabled(resource.spec, backend.name)) {
+          const replaced = await replacesEnabledRoot(context, mesh, backend)
+          if (replaced !== undefined) violations.push({ field: 'data', message: replaced })
+        }
       }
       return violations
     },
+  }
+
+  /**
+   * Why a Secret change that gives the enabled backend another root is refused while data planes
+   * use it (the Secret twin of replacing the backend in place), or `undefined`.
+   */
+  async function replacesEnabledRoot(
+    proposed: CaContext,
+    mesh: string,
+    backend: CaBackendSpec
+  ): Promise<string | undefined> {
+    const [before, after] = await Promise.all([
+      rootOf(ctx, mesh, backend),
+      rootOf(proposed, mesh, backend),
+    ])
+    if (before === undefined || after === undefined || sameTrustAnchor(before, after))
+      return undefined
+    const insights = await resources.listAll('DataplaneInsight', mesh)
+    const online = insights.filter((i) => isOnline(i.spec)).length
+    return online === 0 ? undefined : inPlaceReplacementMessage(backend.name, online)
   }
 
   /** The Mesh as it is stored: inline private keys sealed (what loading a CA opens). */
