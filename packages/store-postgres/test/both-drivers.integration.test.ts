@@ -294,7 +294,8 @@ for (const [driver, harness] of Object.entries(harnesses)) {
         })
         const plaintext = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n'
         const bytes = new TextEncoder().encode(plaintext)
-        await secrets.create('default', 'default.ca-builtin-key-ca-1', bytes)
+        // As the builtin CA writes its key: through the control plane's own access.
+        await secrets.system.create('default', 'default.ca-builtin-key-ca-1', bytes)
 
         const rows = await h.raw<{ spec: string; type: string }>(
           `select type, spec from "${store.schema}".resources`
