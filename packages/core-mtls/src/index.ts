@@ -89,6 +89,7 @@ export {
   isKeyType,
   KEY_TYPES,
   type KeyFamily,
+  type CaKeyType,
   type KeyType,
   keyFamily,
   keyGenParams,

@@ -63,6 +63,10 @@ describe('builtin CA validation', () => {
     expect(
       await validate(backend('ca-1', { caCert: { RSAbits: 4096, expiration: '30d' } }))
     ).toEqual([])
+    // Every size the message lists is accepted.
+    for (const RSAbits of [2048, 3072, 4096, 8192]) {
+      expect(await validate(backend('ca-1', { caCert: { RSAbits } }))).toEqual([])
+    }
   })
 
   it('reports a config of the wrong shape like Kuma', async () => {

@@ -21,7 +21,7 @@ import type {
 } from './ca-backend.ts'
 import { assertCaValid, chainValidity } from './ca-validity.ts'
 import { privateKeyMatchesSpki } from './key-match.ts'
-import { type KeyType, keyGenParams, rsaKeyType } from './key-types.ts'
+import { type CaKeyType, keyGenParams, rsaKeyType } from './key-types.ts'
 import { certificatesFromPem, decodePem, encodePem } from './pem.ts'
 import {
   type ParsedPrivateKey,
@@ -52,7 +52,7 @@ export function builtinKeySecretName(mesh: string, backend: string): string {
 const DNS_NAME = /^([a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$/
 
 interface ParsedConfig {
-  readonly keyType: KeyType
+  readonly keyType: CaKeyType
   readonly lifetimeMs: number
 }
 
@@ -126,7 +126,7 @@ function validateConfig(
     }
   }
   if (violations.length > 0) return undefined
-  const keyType: KeyType =
+  const keyType: CaKeyType =
     family === 'ECDSA_P256'
       ? 'ECDSA_P256'
       : family === 'ECDSA_P384'
@@ -164,7 +164,7 @@ function configOrThrow(mesh: string, backend: CaBackendSpec): ParsedConfig {
 export async function createBuiltinRoot(
   ctx: Pick<CaContext, 'crypto' | 'clock'>,
   mesh: string,
-  keyType: KeyType,
+  keyType: CaKeyType,
   lifetimeMs: number,
   existingKey?: ParsedPrivateKey
 ): Promise<{ certificatePem: string; keyPem: string }> {

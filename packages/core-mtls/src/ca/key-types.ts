@@ -11,6 +11,12 @@ export const KEY_TYPES = [
 
 export type KeyType = (typeof KEY_TYPES)[number]
 
+/**
+ * Key types a CA may have beyond those of data plane keys: a builtin root of 8192 bits (`RSAbits`)
+ * signs seldom, so its slow key generation and signatures cost once, not per data plane.
+ */
+export type CaKeyType = KeyType | 'RSA_8192'
+
 export const DEFAULT_DATAPLANE_KEY_TYPE: KeyType = 'RSA_2048'
 
 export function isKeyType(value: unknown): value is KeyType {
@@ -30,11 +36,12 @@ export type KeyAlgorithmParams = RsaHashedKeyGenParams | EcKeyGenParams | { name
 const F4 = new Uint8Array([1, 0, 1])
 
 /** WebCrypto parameters that generate a key of this type and later sign with it. */
-export function keyGenParams(keyType: KeyType): KeyAlgorithmParams {
+export function keyGenParams(keyType: CaKeyType): KeyAlgorithmParams {
   switch (keyType) {
     case 'RSA_2048':
     case 'RSA_3072':
     case 'RSA_4096':
+    case 'RSA_8192':
       return {
         name: 'RSASSA-PKCS1-v1_5',
         modulusLength: rsaBits(keyType),
@@ -50,12 +57,12 @@ export function keyGenParams(keyType: KeyType): KeyAlgorithmParams {
   }
 }
 
-export function rsaBits(keyType: KeyType): number {
+export function rsaBits(keyType: CaKeyType): number {
   return Number(keyType.slice('RSA_'.length))
 }
 
 /** RSA key types by modulus size, for the builtin CA's `RSAbits`. */
-export function rsaKeyType(bits: number): KeyType | undefined {
+export function rsaKeyType(bits: number): CaKeyType | undefined {
   const candidate = `RSA_${bits}`
-  return isKeyType(candidate) ? candidate : undefined
+  return isKeyType(candidate) || candidate === 'RSA_8192' ? candidate : undefined
 }

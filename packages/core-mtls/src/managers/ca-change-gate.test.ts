@@ -34,7 +34,7 @@ function insight(issued: string, supported: string[], online = true): DataplaneI
 }
 
 function spec(enabled: string, backends: CaBackendSpec[]): MeshSpec {
-  return { mtls: { enabledBackend: enabled, backends } } as MeshSpec
+  return { mtls: { enabledBackend: enabled, backends }, other: {} }
 }
 
 const builtin = (name: string): CaBackendSpec => ({ name, type: 'builtin' })
@@ -98,7 +98,7 @@ describe('caChangeViolations', () => {
     expect(
       await caChangeViolations(
         deps(online),
-        { mtls: { backends: [builtin('ca-1')] } } as MeshSpec,
+        { mtls: { backends: [builtin('ca-1')] }, other: {} },
         before
       )
     ).toEqual([])
