@@ -85,11 +85,11 @@ export {
 } from './ca/data-source.ts'
 export { privateKeyMatchesSpki } from './ca/key-match.ts'
 export {
+  type CaKeyType,
   DEFAULT_DATAPLANE_KEY_TYPE,
   isKeyType,
   KEY_TYPES,
   type KeyFamily,
-  type CaKeyType,
   type KeyType,
   keyFamily,
   keyGenParams,

@@ -1,3 +1,4 @@
+import { certificateValidity } from './certificate-validity.ts'
 import '../polyfill.ts'
 import { id_ecPublicKey } from '@peculiar/asn1-ecc'
 import { id_rsaEncryption } from '@peculiar/asn1-rsa'
@@ -106,6 +107,7 @@ export function parseCaCertificate(der: Uint8Array): CaCertificate {
     const x509 = new X509Certificate(toArrayBuffer(der))
     const basicConstraints = x509.getExtension(BasicConstraintsExtension)
     const keyUsage = x509.getExtension(KeyUsagesExtension)
+    const { notBefore, notAfter } = certificateValidity(der)
     return {
       der,
       x509,
@@ -115,8 +117,8 @@ export function parseCaCertificate(der: Uint8Array): CaCertificate {
       isCa: basicConstraints?.ca === true,
       pathLength: basicConstraints?.pathLength,
       keyUsage: keyUsage?.usages ?? 0,
-      notBefore: x509.notBefore,
-      notAfter: x509.notAfter,
+      notBefore,
+      notAfter,
     }
   } catch (error) {
     throw new Error('x509: malformed certificate', { cause: error })

@@ -1,7 +1,5 @@
-import '../polyfill.ts'
-import * as x509 from '@peculiar/x509'
 import { MeshcaError } from '../errors.ts'
-import { toArrayBuffer } from '../util/bytes.ts'
+import { certificateValidity } from './certificate-validity.ts'
 
 export interface CaValidity {
   readonly notBefore: Date
@@ -13,7 +11,7 @@ export function chainValidity(certificates: readonly Uint8Array[]): CaValidity {
   let notBefore = Number.NEGATIVE_INFINITY
   let notAfter = Number.POSITIVE_INFINITY
   for (const der of certificates) {
-    const cert = new x509.X509Certificate(toArrayBuffer(der))
+    const cert = certificateValidity(der)
     notBefore = Math.max(notBefore, cert.notBefore.getTime())
     notAfter = Math.min(notAfter, cert.notAfter.getTime())
   }
