@@ -104,66 +104,10 @@ export async function runCli(
       return client
     },
   }
-  const mesh = values.mesh ?? 'default'
   try {
-    switch (command) {
-      case 'apply':
-        await apply(ctx, {
-          file: values.file,
-          vars: values.var ?? [],
-          dryRun: values['dry-run'] ?? false,
-        })
-        break
-      case 'get':
-        await get(ctx, {
-          kind,
-          name,
-          mesh,
-          output: outputFormat(values.output),
-          size: values.size,
-          offset: values.offset,
-        })
-        break
-      case 'inspect':
-        await inspect(ctx, {
-          kind,
-          mesh,
-          tags: values.tag ?? [],
-          gateway: values.gateway ?? false,
-          output: outputFormat(values.output),
-          size: values.size,
-          offset: values.offset,
-        })
-        break
-      case 'delete':
-        await deleteResource(ctx, { kind, name, mesh })
-        break
-      case 'generate':
-        if (kind !== 'dataplane-token')
-          throw new CliError(`generate supports "dataplane-token", not "${kind ?? ''}"`)
-        await generateDataplaneToken(ctx, {
-          name: values.name,
-          mesh,
-          tags: values.tag ?? [],
-          validFor: values['valid-for'],
-        })
-        break
-      case 'revoke':
-        if (kind !== 'user-token')
-          throw new CliError(`revoke supports "user-token", not "${kind ?? ''}"`)
-        await revokeUserToken(ctx, { token: name, id: values.id, tokenFile: values['token-file'] })
-        break
-      case 'rotate':
-        if (kind !== 'admin-token')
-          throw new CliError(`rotate supports "admin-token", not "${kind ?? ''}"`)
-        await rotateAdminToken(ctx, {
-          dataDir: values['data-dir'] ?? '.meshca',
-          token: values.token,
-        })
-        break
-      default:
-        io.stderr(`Error: unknown command "${command}"\n\n${USAGE}`)
-        return 2
+    if (!(await runCommand(ctx, command, kind, name, values))) {
+      io.stderr(`Error: unknown command "${command}"\n\n${USAGE}`)
+      return 2
     }
     return 0
   } catch (error) {
@@ -176,6 +120,80 @@ export async function runCli(
     }
     throw error
   }
+}
+
+type ParsedValues = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values']
+
+/** Runs one command; `false` when there is no such command. */
+async function runCommand(
+  ctx: CommandContext,
+  command: string,
+  kind: string | undefined,
+  name: string | undefined,
+  values: ParsedValues
+): Promise<boolean> {
+  const mesh = values.mesh ?? 'default'
+  switch (command) {
+    case 'apply':
+      await apply(ctx, {
+        file: values.file,
+        vars: values.var ?? [],
+        dryRun: values['dry-run'] ?? false,
+      })
+      break
+    case 'get':
+      await get(ctx, {
+        kind,
+        name,
+        mesh,
+        output: outputFormat(values.output),
+        size: values.size,
+        offset: values.offset,
+      })
+      break
+    case 'inspect':
+      await inspect(ctx, {
+        kind,
+        mesh,
+        tags: values.tag ?? [],
+        gateway: values.gateway ?? false,
+        output: outputFormat(values.output),
+        size: values.size,
+        offset: values.offset,
+      })
+      break
+    case 'delete':
+      await deleteResource(ctx, { kind, name, mesh })
+      break
+    case 'generate':
+      if (kind !== 'dataplane-token')
+        throw new CliError(`generate supports "dataplane-token", not "${kind ?? ''}"`)
+      await generateDataplaneToken(ctx, {
+        name: values.name,
+        mesh,
+        tags: values.tag ?? [],
+        validFor: values['valid-for'],
+      })
+      break
+    case 'revoke':
+      if (kind !== 'user-token')
+        throw new CliError(`revoke supports "user-token", not "${kind ?? ''}"`)
+      await revokeUserToken(ctx, { token: name, id: values.id, tokenFile: values['token-file'] })
+      break
+    case 'rotate':
+      if (kind !== 'admin-token')
+        throw new CliError(`rotate supports "admin-token", not "${kind ?? ''}"`)
+      await rotateAdminToken(ctx, {
+        dataDir: values['data-dir'] ?? '.meshca',
+        token: values.token,
+      })
+      break
+    default:
+      return false
+  }
+  return true
 }
 
 export function main(argv: readonly string[]): Promise<number> {
