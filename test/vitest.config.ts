@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ['@meshca/source', ...defaultClientConditions] },
   ssr: { resolve: { conditions: ['@meshca/source'] } },
   test: {
-    include: ['e2e/**/*.test.ts'],
+    include: ['e2e/**/*.test.ts', 'hostile/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,

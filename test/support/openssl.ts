@@ -70,3 +70,71 @@ export function briefSampleCa(script: string): Pem {
 export function base64(text: string): string {
   return Buffer.from(text).toString('base64')
 }
+
+/** Key kinds `opensslKey` makes: `rsa:<bits>`, `ec:<curve>`, `dsa:<bits>`, `ed25519`, `ed448`. */
+export type KeyKind = `rsa:${number}` | `ec:${string}` | `dsa:${number}` | 'ed25519' | 'ed448'
+
+function genpkeyArgs(kind: KeyKind, dir: string): string[] {
+  const [family, size = ''] = kind.split(':')
+  switch (family) {
+    case 'rsa':
+      return ['-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${size}`]
+    case 'ec':
+      return ['-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${size}`]
+    case 'dsa':
+      execFileSync(
+        'openssl',
+        [
+          'genpkey',
+          '-genparam',
+          '-algorithm',
+          'DSA',
+          '-pkeyopt',
+          `dsa_paramgen_bits:${size}`,
+          '-out',
+          'params.pem',
+        ],
+        { cwd: dir, stdio: 'pipe' }
+      )
+      return ['-paramfile', 'params.pem']
+    default:
+      return ['-algorithm', family === 'ed448' ? 'ED448' : 'ED25519']
+  }
+}
+
+/** A private key (PKCS#8 PEM) made by `openssl genpkey`. */
+export function opensslKey(kind: KeyKind): string {
+  const dir = tempDir('key')
+  try {
+    const args = genpkeyArgs(kind, dir)
+    return execFileSync('openssl', ['genpkey', ...args], { cwd: dir, stdio: 'pipe' }).toString()
+  } finally {
+    removeDir(dir)
+  }
+}
+
+/**
+ * `openssl req` on `key`: a PKCS#10 request (`x509: false`) or a self-signed certificate valid 30
+ * days, with the given subject and `[ext]` lines (SANs, basic constraints, …).
+ */
+export function opensslRequest(
+  key: string,
+  subject: string,
+  extensions: readonly string[] = [],
+  x509 = false
+): string {
+  const dir = tempDir('req')
+  try {
+    writeFileSync(join(dir, 'key.pem'), key)
+    writeFileSync(
+      join(dir, 'x.cnf'),
+      `[req]\ndistinguished_name=dn\n[dn]\n[ext]\n${extensions.join('\n')}\n`
+    )
+    const ext = extensions.length === 0 ? [] : [x509 ? '-extensions' : '-reqexts', 'ext']
+    const args = ['req', '-config', 'x.cnf', '-new', '-key', 'key.pem', '-subj', subject, ...ext]
+    const more = x509 ? ['-x509', '-days', '30'] : []
+    return execFileSync('openssl', [...args, ...more], { cwd: dir, stdio: 'pipe' }).toString()
+  } finally {
+    removeDir(dir)
+  }
+}

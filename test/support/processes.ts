@@ -32,6 +32,10 @@ export interface ControlPlane {
   /** The API's base URL; empty for a standalone daemon. */
   readonly url: string
   readonly dataDir: string
+  /** The child's process id (its `/proc/<pid>` for memory readings). */
+  readonly pid: number
+  /** The process has not exited. */
+  alive(): boolean
   output(): string
   /** `/metrics` of the process, once its metrics server logged its address. */
   metricsUrl(): Promise<string>
@@ -113,6 +117,8 @@ async function startProcess(
   return {
     url: matched.startsWith('http') ? matched : '',
     dataDir: options.dataDir,
+    pid: child.pid ?? -1,
+    alive: () => child.exitCode === null && child.signalCode === null,
     output: () => output,
     metricsUrl: async () => {
       const deadline = Date.now() + 10_000
