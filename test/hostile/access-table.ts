@@ -321,15 +321,13 @@ export const ACCESS_TABLE: readonly Row[] = [
     }),
     expect: adminOnly(200),
   },
-  // TODO(lead): the user token revocation routes are being added on another branch; this one answers
-  // them 404. Uncomment both rows once they are merged.
-  // {
-  //   method: 'POST',
-  //   path: '/tokens/user/revocations',
-  //   body: () => ({ id: 'no-such-token-id' }),
-  //   expect: adminOnly(200),
-  // },
-  // { method: 'GET', path: '/tokens/user/revocations', expect: adminOnly(200) },
+  {
+    method: 'POST',
+    path: '/tokens/user/revocations',
+    body: () => ({ id: 'no-such-token-id' }),
+    expect: adminOnly(200),
+  },
+  { method: 'GET', path: '/tokens/user/revocations', expect: adminOnly(200) },
 
   { method: 'POST', path: '/meshes/{mesh}/dataplanes/{dp}/identity', expect: dataplaneApi },
   { method: 'GET', path: '/meshes/{mesh}/dataplanes/{dp}/identity/stream', expect: dataplaneApi },
