@@ -106,6 +106,19 @@ describe('validateCaKeyPair: accepted CAs', () => {
   })
 })
 
+describe('validateCaKeyPair: bounded work', () => {
+  it('refuses a CA file of more certificates than any chain has, before parsing them', async () => {
+    const many = `${intermediate.certPem}${root.certPem.repeat(16)}`
+    expect(await validate(many, intermediate.keyPem)).toEqual({
+      violations: [{ field: 'cert', message: 'a CA file holds at most 16 certificates, not 17' }],
+      warnings: [],
+    })
+    expect(
+      (await validate(`${intermediate.certPem}${root.certPem}`, intermediate.keyPem)).violations
+    ).toEqual([])
+  })
+})
+
 describe('validateCaKeyPair: Kuma’s per-certificate rules (spec §4.3) at cert[i]', () => {
   it('reports a missing CA flag', async () => {
     const ca = openssl.root('No CA flag', { extensions: ['keyUsage=critical,keyCertSign,cRLSign'] })

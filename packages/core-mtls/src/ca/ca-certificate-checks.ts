@@ -31,6 +31,22 @@ export const KEY_AGREEMENT_SET =
   "key usage extension 'keyAgreement' must NOT be set (see X509-SVID: Appendix A. X.509 Field Reference)"
 
 const KEY_PAIR_PREFIX = 'not a valid TLS key pair: '
+
+/**
+ * Certificates a CA file may hold: a chain of intermediates up to a root is a handful. Each one is
+ * parsed and checked when the CA loads, for every identity it issues.
+ */
+export const MAX_CA_CERTIFICATES = 16
+
+function tooManyCertificates(count: number): CaReadFailure {
+  return {
+    ok: false,
+    violation: {
+      field: 'cert',
+      message: `a CA file holds at most ${MAX_CA_CERTIFICATES} certificates, not ${count}`,
+    },
+  }
+}
 const KEY_PARSE_FAILED = 'tls: failed to parse private key'
 const ID_ED25519 = '1.3.101.112'
 
@@ -189,6 +205,7 @@ export async function readCaKeyPair(
 ): Promise<CaKeyPairReading> {
   const certBlocks = decodePem(certPem)
   const ders = certBlocks.filter((b) => b.label === 'CERTIFICATE').map((b) => b.der)
+  if (ders.length > MAX_CA_CERTIFICATES) return tooManyCertificates(ders.length)
   const [firstDer, ...restDer] = ders
   if (firstDer === undefined) return keyPairFailure(certificateInputError(certBlocks))
 
@@ -224,6 +241,7 @@ export function parseCaCertificates(certPem: string): CaCertificatesReading {
   const blocks = decodePem(certPem)
   const ders = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => b.der)
   if (ders.length === 0) return keyPairFailure(certificateInputError(blocks))
+  if (ders.length > MAX_CA_CERTIFICATES) return tooManyCertificates(ders.length)
   const certificates: CaCertificate[] = []
   for (const [index, der] of ders.entries()) {
     const parsed = tryParse(der)

@@ -679,3 +679,43 @@ describe('insights', () => {
     ).toEqual([v('name', 'cannot be empty')])
   })
 })
+
+describe('bounds beyond Kuma', () => {
+  it('refuses a Dataplane, Mesh or TrafficPermission over 64 KiB as JSON', () => {
+    const big = universalViolations(
+      `type: Dataplane\nmesh: default\nname: dp\nnetworking:\n  address: 10.0.0.1\n  inbound:\n    - port: 80\n      tags: {kuma.io/service: web}\njunk: ${'x'.repeat(70_000)}\n`
+    )
+    expect(big).toEqual([
+      {
+        field: '',
+        message: expect.stringMatching(
+          /^is 70\d{3} bytes as JSON; a Dataplane may be at most 65536$/
+        ),
+      },
+    ])
+    expect(
+      meshViolations(
+        `logging:\n  backends: [{name: a, type: file, conf: {path: ${'y'.repeat(65_600)}}}]\n`
+      )
+    ).toEqual([
+      {
+        field: '',
+        message: expect.stringMatching(/^is 656\d\d bytes as JSON; a Mesh may be at most 65536$/),
+      },
+    ])
+  })
+
+  it('reads requestTimeout as protobuf does: decimal seconds with an s', () => {
+    const withTimeout = (timeout: string) =>
+      meshViolations(
+        `mtls:\n  enabledBackend: ca-1\n  backends:\n    - name: ca-1\n      type: builtin\n      dpCert: {rotation: {expiration: 1h}, requestTimeout: '${timeout}'}\n      rootChain: {requestTimeout: '${timeout}'}\n`
+      )
+    expect(withTimeout('10s')).toEqual([])
+    expect(withTimeout('0.25s')).toEqual([])
+    for (const bad of ['h', '1h', '10', '-1s', '1e3s', ' 1s', `${'9'.repeat(13)}s`]) {
+      expect(() => withTimeout(bad), bad).toThrow(
+        'mtls.backends[0].rootChain.requestTimeout: has to be a duration in seconds, such as 10s or 0.5s'
+      )
+    }
+  })
+})
