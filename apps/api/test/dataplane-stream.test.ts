@@ -251,6 +251,52 @@ describe('GET /meshes/{mesh}/dataplanes/{name}/identity/stream', () => {
     expect((await errorBody(again)).causes?.[0]?.field).toBe('mtls.backends[0]')
   })
 
+  it('reads a manifest applied again with its inline key as no change, and lets it switch', async () => {
+    const h = harness()
+    const provided = selfSignedCa('provided', STRICT_CA)
+    const manifest = (enabled: string) => ({
+      type: 'Mesh',
+      name: 'default',
+      mtls: {
+        enabledBackend: enabled,
+        backends: [
+          { name: 'ca-1', type: 'builtin' },
+          {
+            name: 'ca-2',
+            type: 'provided',
+            conf: {
+              cert: { inlineString: provided.certPem },
+              key: { inlineString: provided.keyPem },
+            },
+          },
+        ],
+      },
+    })
+    await putOk(h, '/meshes/default', manifest('ca-1'))
+    await registered(h, 'default', 'web-1', 'web')
+    const { events } = await openStream(
+      h,
+      'default',
+      'web-1',
+      await dpToken(h, 'default', 'web-1', WEB)
+    )
+    expect((await events.nextIdentity()).supportedBackends).toEqual(['ca-1', 'ca-2'])
+    const before = await h.core.meshes.get('default')
+    await putOk(h, '/meshes/default', manifest('ca-1'))
+    expect((await h.core.meshes.get('default'))?.spec.mtls).toEqual(before?.spec.mtls)
+    // The same CA: no identity is re-issued (the re-issue window is 200 ms here).
+    const regenerations = async () =>
+      (await h.core.resources.get('DataplaneInsight', 'default', 'web-1'))?.spec.mTLS
+        ?.certificateRegenerations
+    const issued = await regenerations()
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(await regenerations()).toBe(issued)
+    await putOk(h, '/meshes/default', manifest('ca-2'))
+    const switched = await events.nextIdentity()
+    expect(switched.backend).toBe('ca-2')
+    expect(verifyStrict(switched)).toContain('leaf.pem: OK')
+  })
+
   it('does not miss a Mesh change made while the first identity is being signed', async () => {
     const inline = createInlineSigner()
     // Armed before the stream opens: its first signing waits, and says so, until the test lets it go.

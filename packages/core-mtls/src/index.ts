@@ -83,6 +83,7 @@ export {
   MAX_CA_FILE_BYTES,
   validateDataSource,
 } from './ca/data-source.ts'
+export { keepStoredInlineKeys, MASK, maskInlineKeys, sealInlineKeys } from './ca/inline-keys.ts'
 export { privateKeyMatchesSpki } from './ca/key-match.ts'
 export {
   type CaKeyType,

@@ -5,6 +5,7 @@ import {
   isMeshScoped,
   type JsonObject,
   MeshcaError,
+  maskInlineKeys,
   type Resource,
   type ResourceType,
   type SecretRecord,
@@ -13,7 +14,6 @@ import {
   validationError,
 } from '@meshca/core-mtls'
 import type { Context } from 'hono'
-import { maskMesh } from './mesh-masking.ts'
 
 export interface UrlKey<T extends ResourceType> {
   readonly type: T
@@ -59,9 +59,9 @@ export function withVersionOf<T extends ResourceType>(
   return stored.meta === undefined ? sent : { ...sent, meta: stored.meta }
 }
 
-/** A resource as the API returns it; Meshes with their inline keys masked (decision 14). */
+/** A resource as the API returns it; Meshes with their inline keys masked. */
 export function resourceJson(resource: Resource): JsonObject {
-  return encodeUniversal(isOfType(resource, 'Mesh') ? maskMesh(resource) : resource)
+  return encodeUniversal(isOfType(resource, 'Mesh') ? maskInlineKeys(resource) : resource)
 }
 
 /**

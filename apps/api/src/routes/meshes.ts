@@ -4,7 +4,6 @@ import { jsonEqual, validationError } from '@meshca/core-mtls'
 import { type Context, Hono } from 'hono'
 import type { AppEnv } from '../context.ts'
 import { isAdmin, requireAdminForCaMaterial, requireAuthenticatedWriter } from '../http/access.ts'
-import { restoreMaskedKeys } from '../http/mesh-masking.ts'
 import { listResponse } from '../http/pagination.ts'
 import { readBody } from '../http/read-body.ts'
 import {
@@ -48,7 +47,7 @@ export function meshRoutes(deps: RouteDeps): Hono<AppEnv> {
     const sent = resourceFromBody(await readBody(c), { type: 'Mesh', mesh: '', name })
     const outcome = await retryLostRaces(async () => {
       const stored = await core.meshes.get(name)
-      const mesh = restoreMaskedKeys(sent, stored)
+      const mesh = await core.meshes.withStoredInlineKeys(sent, stored)
       if (!sameMtls(mesh, stored)) requireAdminForCaMaterial(c, 'change the mtls of a Mesh')
       if (stored === undefined) {
         c.set('errorTitle', TITLES.create)

@@ -123,7 +123,7 @@ function unreadableFile(path: string, cause?: unknown): MeshcaError {
   )
 }
 
-/** Sealed inline keys (see sealed-inline-keys.ts) start so; no PEM or DER key does. */
+/** Sealed inline keys (see inline-keys.ts) start so; no PEM or DER key does. */
 export const SEALED_PREFIX = 'meshca-sealed:'
 
 /** A sealed inline key copied into another mesh no longer decrypts. */
@@ -137,7 +137,7 @@ export function isSealedKey(bytes: Uint8Array): boolean {
 }
 
 /** The key inside sealed bytes; CA_UNAVAILABLE when it does not open (another mesh or key, tampering). */
-async function openSealedKey(
+export async function openSealedKey(
   encryption: AtRestEncryption | undefined,
   mesh: string,
   bytes: Uint8Array

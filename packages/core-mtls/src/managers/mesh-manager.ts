@@ -1,7 +1,7 @@
 import { defaultTrafficPermission } from '../authz/traffic-permission.ts'
 import type { CaContext, SecretAccess, StoredSecret } from '../ca/ca-backend.ts'
+import { keepStoredInlineKeys, sealInlineKeys } from '../ca/inline-keys.ts'
 import { type CaBackendRegistry, defaultCaBackends } from '../ca/registry.ts'
-import { sealInlineKeys } from '../ca/sealed-inline-keys.ts'
 import { isMeshcaError, MeshcaError, type Violation, validationError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
 import { type CaBackendSpec, type MeshSpec, mtlsEnabled } from '../resources/mesh.ts'
@@ -55,6 +55,14 @@ export interface MeshManager {
    * sealed, or straight into the store); returns how many Meshes it rewrote.
    */
   sealStoredInlineKeys(): Promise<number>
+  /**
+   * `mesh` as an update of `stored` writes it: inline keys sent as `***`, or as the key stored under
+   * the same backend, keep the stored value (see inline-keys.ts). INVALID for a `***` with no key.
+   */
+  withStoredInlineKeys(
+    mesh: Resource<'Mesh'>,
+    stored: Resource<'Mesh'> | undefined
+  ): Promise<Resource<'Mesh'>>
   /** The hooks the SecretManager needs, bound to this manager. */
   readonly secretGuard: SecretGuard
 }
@@ -268,7 +276,8 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
   return {
     get: (name) => resources.get('Mesh', '', name),
     validate: (mesh, previous, updateOptions) => validate(mesh, previous, updateOptions),
-    async create(mesh) {
+    async create(sent) {
+      const mesh = await keepStoredInlineKeys(ctx.encryption, sent, undefined)
       const { violations, warnings } = await validate(mesh)
       if (violations.length > 0) throw validationError(violations)
       await ensureCas(mesh.name, mesh.spec)
@@ -285,11 +294,12 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       })
       return { mesh: created, warnings }
     },
-    async update(mesh, updateOptions = {}) {
-      const previous = await resources.get('Mesh', '', mesh.name)
+    async update(sent, updateOptions = {}) {
+      const previous = await resources.get('Mesh', '', sent.name)
       if (!previous) {
-        throw new MeshcaError('NOT_FOUND', `Resource not found: type="Mesh" name="${mesh.name}"`)
+        throw new MeshcaError('NOT_FOUND', `Resource not found: type="Mesh" name="${sent.name}"`)
       }
+      const mesh = await keepStoredInlineKeys(ctx.encryption, sent, previous)
       const { violations, warnings } = await validate(mesh, previous, updateOptions)
       if (violations.length > 0) throw validationError(violations)
       await ensureCas(mesh.name, mesh.spec)
@@ -329,6 +339,7 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
     },
     ensureCas,
     sealStoredInlineKeys,
+    withStoredInlineKeys: (mesh, stored) => keepStoredInlineKeys(ctx.encryption, mesh, stored),
     secretGuard,
   }
 }

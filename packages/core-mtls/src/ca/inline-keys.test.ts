@@ -75,6 +75,30 @@ describe('inline CA keys sealed at rest', () => {
     expect((await storedKey(store, 'm')).inlineString).toBe(sealed)
   })
 
+  it.each([
+    ['inlineString', ROOT.key],
+    ['inline', toBase64(utf8(ROOT.key))],
+  ])(
+    'keeps the stored %s when the manifest is applied again with the key itself',
+    async (field, value) => {
+      const { store, core } = setup()
+      await core.meshes.create(meshWith('m', { [field]: value }))
+      const sealed = (await storedKey(store, 'm'))[field]
+      const { mesh } = await core.meshes.update(meshWith('m', { [field]: value }))
+      expect((await storedKey(store, 'm'))[field]).toBe(sealed)
+      expect(JSON.stringify(mesh.spec.mtls)).toBe(
+        JSON.stringify((await core.meshes.get('m'))?.spec.mtls)
+      )
+      // Another key is a change, sealed anew.
+      const other = opensslChain('ec')
+      const changed = meshWith('m', {
+        [field]: field === 'inline' ? toBase64(utf8(other.rootKeyPem)) : other.rootKeyPem,
+      })
+      await core.meshes.update({ ...changed, spec: { ...changed.spec } }).catch(() => undefined)
+      expect((await storedKey(store, 'm'))[field]).toBe(sealed)
+    }
+  )
+
   it('refuses a sealed value copied from another mesh as a violation, not an internal error', async () => {
     const { store, core } = setup()
     await core.meshes.create(meshWith('a', { inlineString: ROOT.key }))
