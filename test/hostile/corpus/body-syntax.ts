@@ -52,6 +52,27 @@ function fixedDocuments(): Document[] {
       invalid: true,
     },
     { label: '700 nested block mappings', format: 'yaml', text: blockNesting(700), invalid: true },
+    ...[',', '&a ', '!t ', ': ', '# c\n'].map((unit) => ({
+      label: `1 MB of ${JSON.stringify(unit)} (YAML)`,
+      format: 'yaml' as const,
+      text:
+        unit === ','
+          ? `[${','.repeat(1_000_000)}]`
+          : unit.repeat(Math.floor(1_000_000 / unit.length)),
+      invalid: true,
+    })),
+    {
+      label: '[a: ×40 (pairs in flow)',
+      format: 'yaml',
+      text: `${'[a: '.repeat(40)}1${']'.repeat(40)}`,
+      invalid: true,
+    },
+    {
+      label: 'b: ×100 on one line',
+      format: 'yaml',
+      text: `${'b: '.repeat(100)}c\n`,
+      invalid: true,
+    },
     { label: 'billion laughs (9^9)', format: 'yaml', text: aliasBomb(9, 9), invalid: true },
     { label: '150 aliases', format: 'yaml', text: aliasBomb(2, 150), invalid: true },
     {

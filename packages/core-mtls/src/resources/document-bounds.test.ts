@@ -92,6 +92,36 @@ describe('checkYamlBounds', () => {
     }
   })
 
+  it('counts every token, so that a megabyte of punctuation never reaches the parser', () => {
+    const megabyte = 1024 * 1024
+    for (const unit of [',', '&a ', '!t ', ': ', '- ', '? ', '*a ', '"" ', '# c\n']) {
+      const text = unit === ',' ? `[${','.repeat(megabyte)}]` : unit.repeat(megabyte / unit.length)
+      const started = performance.now()
+      const outcome = refusal(() => checkYamlBounds(text, REQUEST_BODY_BOUNDS))
+      // A broken scan parses all of it (seconds and a gigabyte); this one stops early.
+      expect(performance.now() - started, JSON.stringify(unit)).toBeLessThan(5_000)
+      expect(outcome, JSON.stringify(unit)).toMatch(
+        /^more than (20000 values|100 aliases|64 levels)/
+      )
+    }
+  })
+
+  it('counts the mappings a parser nests before it finds an error', () => {
+    // `[a: [a: …]]`: each pair in a flow sequence is a mapping of its own.
+    expect(
+      refusal(() => checkYamlBounds(`${'[a: '.repeat(40)}1${']'.repeat(40)}`, REQUEST_BODY_BOUNDS))
+    ).toMatch(/^more than 64 levels of nesting/)
+    expect(
+      refusal(() =>
+        checkYamlBounds(`${'[a: 1, '.repeat(40)}1${']'.repeat(40)}`, REQUEST_BODY_BOUNDS)
+      )
+    ).toBe('accepted')
+    // `b: b: b: …` on one line nests in the parser before it says the line is wrong.
+    expect(refusal(() => checkYamlBounds(`${'b: '.repeat(100)}c\n`, REQUEST_BODY_BOUNDS))).toMatch(
+      /^more than 64 levels of nesting/
+    )
+  })
+
   it('refuses structure indented past the parser-safe column, whatever the count', () => {
     const text = `${' '.repeat(2_000)}- x\n`
     expect(refusal(() => checkYamlBounds(text, REQUEST_BODY_BOUNDS))).toBe(
@@ -104,9 +134,9 @@ describe('checkYamlBounds', () => {
   })
 
   it('bounds values, aliases and documents', () => {
-    const bounds: DocumentBounds = { maxDepth: 64, maxNodes: 10, maxAliases: 2, maxDocuments: 2 }
+    const bounds: DocumentBounds = { maxDepth: 64, maxNodes: 30, maxAliases: 2, maxDocuments: 2 }
     expect(refusal(() => checkYamlBounds(`[${'1,'.repeat(20)}]`, bounds))).toBe(
-      'more than 10 values'
+      'more than 30 values'
     )
     expect(refusal(() => checkYamlBounds('a: &x 1\nb: [*x, *x, *x]\n', bounds))).toBe(
       'more than 2 aliases'

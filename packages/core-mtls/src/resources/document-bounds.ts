@@ -11,7 +11,11 @@ import { MAX_JSON_DEPTH } from './json-reader.ts'
 export interface DocumentBounds {
   /** Collections inside collections: `{"a": [1]}` nests two levels. */
   readonly maxDepth: number
-  /** Values of every kind (collections, scalars, aliases), counted over all documents. */
+  /**
+   * Values of every kind (collections, scalars, aliases), counted over all documents: in JSON from
+   * separators and openings, in YAML as every token but white space (indicators, punctuation and
+   * comments too), both from above.
+   */
   readonly maxNodes: number
   /** YAML aliases (`*name`) in the text; their expansion is bounded separately when building. */
   readonly maxAliases: number
@@ -124,9 +128,12 @@ const MAX_STRUCTURE_COLUMN = 1024
 
 /**
  * Checks a YAML text against `bounds` on the lexer's tokens, before the parser and composer (which
- * recurse per level) see it. Flow nesting (`[`, `{`) is counted exactly; block nesting is tracked
- * by the columns where collections open, as the parser's indentation does, so that a document the
- * parser would nest deeper than `maxDepth` is refused here.
+ * recurse per level and collect an error per bad token) see it. Every token but white space counts
+ * against `maxNodes` (comments too: the parser keeps each one), so no longer text reaches them. Nesting is counted
+ * from above: flow collections, the single-pair mappings a `key: value` makes inside `[…]`, block
+ * collections by the columns where they open (as the parser's indentation does), and each further
+ * `:` on one line. A document the parser would nest deeper than `maxDepth` is refused here; a few
+ * malformed ones are refused one level early.
  */
 export function checkYamlBounds(text: string, bounds: DocumentBounds): void {
   const scan = new YamlScan(bounds)
@@ -138,7 +145,12 @@ class YamlScan {
   readonly #bounds: DocumentBounds
   readonly #at = new Position()
   readonly #blocks: OpenBlock[] = []
+  /** Open flow collections; `pair` when a `key: value` inside a `[…]` made a mapping there. */
+  readonly #flows: { readonly seq: boolean; pair: boolean }[] = []
+  /** Levels the flow collections add: each collection, and each pair mapping inside one. */
   #flowDepth = 0
+  /** A `:` was seen on this line of the block structure already. */
+  #valueOnLine = false
   #nodes = 0
   #aliases = 0
   #documents = 0
@@ -148,7 +160,6 @@ class YamlScan {
   #lineContent: number | undefined
   /** The last token was a `- ` or `? ` indicator: the next one starts the line's content. */
   #afterIndicator = false
-  #afterScalarMarker = false
 
   constructor(bounds: DocumentBounds) {
     this.#bounds = bounds
@@ -156,21 +167,23 @@ class YamlScan {
 
   token(token: string): void {
     const type = CST.tokenType(token)
-    // The scalar marker is followed by the scalar's source, which tokenType does not name.
-    const isScalarSource = this.#afterScalarMarker && type === null
-    this.#afterScalarMarker = type === 'scalar'
     if (type === 'doc-mode' || type === 'doc-start') this.#startDocument()
     // Markers are not part of the source.
     if (type === 'doc-mode' || type === 'scalar' || type === 'flow-error-end') return
-    if (isStructural(type) && this.#flowDepth === 0) this.#structure(type)
-    this.#count(type, isScalarSource)
+    if (isStructural(type) && this.#flows.length === 0) this.#structure(type)
+    if (type !== 'space' && type !== 'newline') this.#countNode()
+    this.#count(type)
     this.#at.advance(token)
-    if (token.includes('\n')) this.#lineContent = undefined
+    if (token.includes('\n')) {
+      this.#lineContent = undefined
+      this.#valueOnLine = false
+    }
   }
 
   #startDocument(): void {
     this.#documentPending = true
     this.#blocks.length = 0
+    this.#flows.length = 0
     this.#flowDepth = 0
     this.#lineContent = undefined
   }
@@ -199,9 +212,12 @@ class YamlScan {
     } else if (type === 'map-value-ind') {
       const top = this.#blocks.at(-1)
       const content = this.#lineContent ?? column
-      if (top === undefined || top.column !== content || top.kind !== 'map') {
+      // A second `:` on a line nests a mapping in the parser before it is found to be an error.
+      if (this.#valueOnLine) this.#open({ column, kind: 'map' })
+      else if (top === undefined || top.column !== content || top.kind !== 'map') {
         this.#open({ column: content, kind: 'map' })
       }
+      this.#valueOnLine = true
     }
   }
 
@@ -220,7 +236,6 @@ class YamlScan {
   #open(block: OpenBlock): void {
     this.#blocks.push(block)
     this.#checkDepth()
-    this.#countNode()
   }
 
   #checkDepth(): void {
@@ -233,31 +248,41 @@ class YamlScan {
     if (++this.#nodes > this.#bounds.maxNodes) tooManyNodes(this.#bounds)
   }
 
-  #count(type: string | null, isScalarSource: boolean): void {
+  /** Flow nesting and aliases; every token was counted as a node already. */
+  #count(type: string | null): void {
+    const top = this.#flows.at(-1)
     switch (type) {
       case 'flow-seq-start':
       case 'flow-map-start':
+        this.#flows.push({ seq: type === 'flow-seq-start', pair: false })
         this.#flowDepth++
         this.#checkDepth()
-        this.#countNode()
         break
       case 'flow-seq-end':
       case 'flow-map-end':
-        if (this.#flowDepth > 0) this.#flowDepth--
+        if (top !== undefined) {
+          this.#flows.pop()
+          this.#flowDepth -= top.pair ? 2 : 1
+        }
+        break
+      case 'map-value-ind':
+        if (top?.seq && !top.pair) {
+          top.pair = true
+          this.#flowDepth++
+          this.#checkDepth()
+        }
+        break
+      case 'comma':
+        if (top?.pair) {
+          top.pair = false
+          this.#flowDepth--
+        }
         break
       case 'alias':
         if (++this.#aliases > this.#bounds.maxAliases) {
           exceeded(`more than ${this.#bounds.maxAliases} aliases`)
         }
-        this.#countNode()
         break
-      case 'single-quoted-scalar':
-      case 'double-quoted-scalar':
-      case 'block-scalar-header':
-        this.#countNode()
-        break
-      default:
-        if (isScalarSource) this.#countNode()
     }
   }
 }

@@ -7,6 +7,8 @@ import type { Violation } from '../errors.ts'
 import { toMeshcaError, validationError } from '../errors.ts'
 import { checkYamlBounds, type DocumentBounds, FILE_BOUNDS } from './document-bounds.ts'
 
+const MAX_REPORTED_ERRORS = 10
+
 /** Bounds alias expansion ("billion laughs"); Kubernetes manifests never need more. */
 const MAX_ALIAS_COUNT = 100
 
@@ -22,14 +24,14 @@ export function parseYamlDocuments(text: string, bounds: DocumentBounds = FILE_B
     throw toMeshcaError(error, 'INVALID', 'invalid YAML')
   }
   const violations: Violation[] = []
-  for (const document of documents) {
-    for (const error of document.errors) {
-      const { line, col } = lineCounter.linePos(error.pos[0])
-      violations.push({
-        field: '',
-        message: `YAML error at line ${line}, column ${col}: ${error.message}`,
-      })
-    }
+  // Every bad token is an error of its own: the first few say what is wrong.
+  const errors = documents.flatMap((document) => document.errors).slice(0, MAX_REPORTED_ERRORS)
+  for (const error of errors) {
+    const { line, col } = lineCounter.linePos(error.pos[0])
+    violations.push({
+      field: '',
+      message: `YAML error at line ${line}, column ${col}: ${error.message}`,
+    })
   }
   if (violations.length > 0) throw validationError(violations)
 
