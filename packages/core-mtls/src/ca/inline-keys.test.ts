@@ -116,13 +116,23 @@ describe('inline CA keys sealed at rest', () => {
     ])
   })
 
-  it('seals keys that stored Meshes hold in clear, once', async () => {
-    const { store, core } = setup()
-    await store.create({ type: 'Mesh', mesh: '', name: 'clear' }, {
-      mtls: meshWith('clear', { inlineString: ROOT.key }).spec.mtls,
-    } as never)
+  it('seals keys that stored Meshes hold in clear, once, and skips rows it cannot read', async () => {
+    const logged: string[] = []
+    const store = createMemoryStore()
+    const core = createMeshcaCore({
+      store,
+      signer: createInlineSigner(),
+      encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
+      logger: {
+        log: (_level, message, fields) => logged.push(`${message} ${String(fields?.mesh)}`),
+      },
+    })
+    const clear = meshWith('clear', { inlineString: ROOT.key }).spec.mtls
+    await store.create({ type: 'Mesh', mesh: '', name: 'broken' }, { mtls: 42 })
+    await store.create({ type: 'Mesh', mesh: '', name: 'clear' }, { mtls: clear } as never)
     expect(await core.meshes.sealStoredInlineKeys()).toBe(1)
     expect((await storedKey(store, 'clear')).inlineString).toMatch(/^meshca-sealed:v1:/)
+    expect(logged).toContain('inline CA keys of a Mesh not sealed broken')
     expect(await core.meshes.sealStoredInlineKeys()).toBe(0)
   })
 })

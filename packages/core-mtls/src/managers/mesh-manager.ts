@@ -4,6 +4,7 @@ import { keepStoredInlineKeys, sealInlineKeys } from '../ca/inline-keys.ts'
 import { type CaBackendRegistry, defaultCaBackends } from '../ca/registry.ts'
 import { isMeshcaError, MeshcaError, type Violation, validationError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
+import { specToJson } from '../resources/codec.ts'
 import { type CaBackendSpec, type MeshSpec, mtlsEnabled } from '../resources/mesh.ts'
 import type { Resource } from '../resources/resource.ts'
 import { RESOURCE_TYPES, type ResourceType } from '../resources/types.ts'
@@ -16,7 +17,7 @@ import {
   isOnline,
   sameTrustAnchor,
 } from './ca-change-gate.ts'
-import { createResourceManager, type ResourceManager } from './resource-manager.ts'
+import { createResourceManager, decodeStored, type ResourceManager } from './resource-manager.ts'
 import type { SecretGuard } from './secret-manager.ts'
 
 export interface MeshValidation {
@@ -257,19 +258,39 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       : sealInlineKeys(ctx.encryption, mesh)
   }
 
+  /**
+   * A migration of stored rows, one at a time, that never fails: a row that does not decode or
+   * write (corrupt, written by other means, changed meanwhile) is logged and left as it is. Rows
+   * are written as they were, keys sealed, without admission: only the keys change.
+   */
   async function sealStoredInlineKeys(): Promise<number> {
     let rewritten = 0
-    for (const stored of await resources.listAll('Mesh', '')) {
-      const mesh = await sealed(stored)
-      if (mesh === stored) continue
-      try {
-        await resources.update(mesh)
-        rewritten++
-      } catch (error) {
-        // Another writer got in between: its write sealed the keys, or the next start will.
-        if (!isMeshcaError(error, 'CONFLICT') && !isMeshcaError(error, 'NOT_FOUND')) throw error
+    let offset: string | undefined
+    do {
+      const page = await store.list('Mesh', {
+        size: 100,
+        ...(offset === undefined ? {} : { offset }),
+      })
+      for (const row of page.items) {
+        try {
+          const stored = decodeStored('Mesh', row)
+          const mesh = await sealed(stored)
+          if (mesh === stored) continue
+          await store.update(
+            { type: 'Mesh', mesh: '', name: row.name },
+            specToJson('Mesh', mesh.spec),
+            row.version
+          )
+          rewritten++
+        } catch (error) {
+          ctx.logger.log('warn', 'inline CA keys of a Mesh not sealed', {
+            mesh: row.name,
+            error: error instanceof Error ? error.message : String(error),
+          })
+        }
       }
-    }
+      offset = page.next
+    } while (offset !== undefined)
     return rewritten
   }
 

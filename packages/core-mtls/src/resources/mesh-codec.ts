@@ -46,7 +46,7 @@ function backendFromJson(json: unknown, path: string, reader: JsonReader): CaBac
   const conf = reader.jsonObject(obj.conf, at('conf'))
   const rootChain = reader.object(obj.rootChain, at('rootChain'))
   const rootChainTimeout =
-    rootChain && protoDuration(reader, rootChain.requestTimeout, at('rootChain.requestTimeout'))
+    rootChain && reader.nonEmptyString(rootChain.requestTimeout, at('rootChain.requestTimeout'))
   return {
     name,
     type,
@@ -59,16 +59,6 @@ function backendFromJson(json: unknown, path: string, reader: JsonReader): CaBac
   }
 }
 
-/** A protobuf Duration as JSON holds it: decimal seconds and an `s` (`10s`, `0.5s`), not negative. */
-const PROTO_DURATION = /^\d{1,12}(?:\.\d{1,9})?s$/
-
-function protoDuration(reader: JsonReader, value: unknown, path: string): string | undefined {
-  const text = reader.nonEmptyString(value, path)
-  if (text === undefined || PROTO_DURATION.test(text)) return text
-  reader.fail(path, 'has to be a duration in seconds, such as 10s or 0.5s')
-  return undefined
-}
-
 function dpCertFromJson(
   obj: Readonly<Record<string, unknown>>,
   path: string,
@@ -78,7 +68,7 @@ function dpCertFromJson(
   const rotation = reader.object(obj.rotation, at('rotation'))
   const expiration =
     rotation && reader.nonEmptyString(rotation.expiration, at('rotation.expiration'))
-  const requestTimeout = protoDuration(reader, obj.requestTimeout, at('requestTimeout'))
+  const requestTimeout = reader.nonEmptyString(obj.requestTimeout, at('requestTimeout'))
   const keyType = keyTypeFromJson(obj.keyType, at('keyType'), reader)
   return {
     ...(rotation === undefined ? {} : { rotation: expiration ? { expiration } : {} }),

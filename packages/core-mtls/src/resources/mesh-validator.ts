@@ -63,8 +63,22 @@ function checkMtls(mtls: MtlsSpec | undefined, r: JsonReader): void {
     if (keyType !== undefined && !isKeyType(keyType)) {
       r.fail(`${at}.dpCert.keyType`, allowedValuesMessage(KEY_TYPES))
     }
+    for (const [path, timeout] of [
+      [`${at}.dpCert.requestTimeout`, backend.dpCert?.requestTimeout],
+      [`${at}.rootChain.requestTimeout`, backend.rootChain?.requestTimeout],
+    ] as const) {
+      if (timeout !== undefined && !PROTO_DURATION.test(timeout)) {
+        r.fail(path, 'has to be a duration in seconds, such as 10s or 0.5s')
+      }
+    }
   })
 }
+
+/**
+ * A protobuf Duration as JSON holds it: decimal seconds and an `s` (`10s`, `0.5s`), not negative.
+ * Checked at admission only: a Mesh stored before is still read as it is.
+ */
+const PROTO_DURATION = /^\d{1,12}(?:\.\d{1,9})?s$/
 
 function checkConstraints(value: unknown, r: JsonReader): void {
   const constraints = r.object(value, 'constraints')
