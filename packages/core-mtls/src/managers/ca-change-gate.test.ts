@@ -89,6 +89,22 @@ describe('caChangeViolations', () => {
     ).toEqual([])
   })
 
+  it('refuses a new CA under any name data planes trust, enabled or not', async () => {
+    const before = spec('ca-1', [builtin('ca-1'), provided('ca-2', 'a.pem')])
+    const after = spec('ca-1', [builtin('ca-1'), provided('ca-2', 'b.pem')])
+    // One online data plane lists ca-2 as supported: it would keep trusting the old root as ca-2.
+    const refused = await caChangeViolations(deps(online), after, before)
+    expect(refused).toEqual([
+      {
+        field: 'mtls.backends[1]',
+        message:
+          'Replacing the CA of backend "ca-2" in place is forbidden while data plane proxies use it: 1 online data plane proxy does not trust the new CA yet. Add the new CA as another backend, wait until every data plane proxy supports it, switch enabledBackend to it, then remove "ca-2"',
+      },
+    ])
+    // Nobody trusts ca-2 yet: it is still being set up, and may change.
+    expect(await caChangeViolations(deps([insight('ca-1', ['ca-1'])]), after, before)).toEqual([])
+  })
+
   it('lets anything through when no data plane is online, or mTLS turns on or off', async () => {
     const before = spec('ca-1', [provided('ca-1', 'a.pem')])
     const offline = [insight('ca-1', ['ca-1'], false)]

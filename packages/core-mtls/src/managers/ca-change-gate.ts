@@ -1,13 +1,15 @@
 /**
- * When a Mesh update may change the CA that online data planes rely on (decision 4). Data planes
+ * When a Mesh update may change the CA that online data planes rely on. Data planes
  * trust the roots in the bundle they last received, and say so by backend name (their insight's
  * `supportedBackends`); a change that would make them present, or meet, certificates of a root they
  * do not hold yet breaks their connections until the re-issue window has passed. Such changes are
  * refused with the count of data planes affected, unless `allowUnsafeBackendSwitch`:
  * - switching `enabledBackend` to a backend some online data plane does not list yet;
  * - switching to a backend this same update adds or changes;
- * - replacing the CA of the enabled backend in place (another type, or a root of another subject
- *   or key under its name; a root renewed with its own key is the same CA);
+ * - replacing the CA of a backend online data planes trust (list as supported, or hold a certificate
+ *   of) in place: another type, or a root of another subject or key under its name (a root renewed
+ *   with its own key is the same CA). Trust is by name: they would keep trusting the old root as
+ *   that backend until their next bundle, and a switch to it right away would pass the gate;
  * - removing a backend whose certificates online data planes still hold.
  * The safe way to any of these: add a backend, wait until every data plane supports it, switch,
  * wait until every data plane holds a certificate of it, remove the old one.
@@ -68,23 +70,27 @@ export async function caChangeViolations(
   if (enabled !== (previous.mtls?.enabledBackend ?? '')) {
     const refused = switchViolations(online, next, previous, enabled)
     if (refused.length > 0) return refused
-  } else {
-    const replaced = await replacedInPlace(deps, next, previous, enabled)
-    if (replaced !== undefined) {
-      return [
-        {
-          field: `mtls.backends[${replaced}]`,
-          message: inPlaceReplacementMessage(enabled, online.length),
-        },
-      ]
-    }
   }
+  const replaced = await replacedInPlace(deps, online, next, previous, enabled)
+  if (replaced.length > 0) return replaced
   return removalViolations(online, next, previous)
 }
 
-/** Why the enabled backend may not take another CA under its name while `online` data planes use it. */
-export function inPlaceReplacementMessage(backend: string, online: number): string {
-  return `Replacing the CA of the enabled backend "${backend}" in place is forbidden while data plane proxies use it: ${proxies(online)} not trust the new CA yet. Add the new CA as another backend, wait until every data plane proxy supports it, switch enabledBackend to it, then remove "${backend}"`
+/** The online data planes that trust `backend`: list it as supported, or hold its certificate. */
+export function trusting(online: readonly DataplaneInsightSpec[], backend: string): number {
+  return online.filter(
+    (i) => i.mTLS?.issuedBackend === backend || (i.mTLS?.supportedBackends ?? []).includes(backend)
+  ).length
+}
+
+/** Why a backend may not take another CA under its name while `count` online data planes trust it. */
+export function inPlaceReplacementMessage(
+  backend: string,
+  enabled: boolean,
+  count: number
+): string {
+  const which = enabled ? `the enabled backend "${backend}"` : `backend "${backend}"`
+  return `Replacing the CA of ${which} in place is forbidden while data plane proxies use it: ${proxies(count)} not trust the new CA yet. Add the new CA as another backend, wait until every data plane proxy supports it, switch enabledBackend to it, then remove "${backend}"`
 }
 
 function switchViolations(
@@ -117,21 +123,38 @@ function switchViolations(
   ]
 }
 
-/** The index of the enabled backend when this update gives it another CA under the same name. */
+/** Backends this update gives another CA under the same name while online data planes trust them. */
 async function replacedInPlace(
   deps: CaChangeGateDeps,
+  online: readonly DataplaneInsightSpec[],
   next: MeshSpec,
   previous: MeshSpec,
   enabled: string
-): Promise<number | undefined> {
-  const index = next.mtls?.backends?.findIndex((b) => b.name === enabled) ?? -1
-  const after = next.mtls?.backends?.[index]
-  const before = previous.mtls?.backends?.find((b) => b.name === enabled)
-  if (after === undefined || before === undefined || jsonEqual(before, after)) return undefined
-  if (before.type !== after.type) return index
+): Promise<Violation[]> {
+  const violations: Violation[] = []
+  for (const [index, after] of (next.mtls?.backends ?? []).entries()) {
+    const before = previous.mtls?.backends?.find((b) => b.name === after.name)
+    if (before === undefined || jsonEqual(before, after)) continue
+    const count = trusting(online, after.name)
+    if (count === 0 || !(await caReplaced(deps, before, after))) continue
+    violations.push({
+      field: `mtls.backends[${index}]`,
+      message: inPlaceReplacementMessage(after.name, after.name === enabled, count),
+    })
+  }
+  return violations
+}
+
+async function caReplaced(
+  deps: CaChangeGateDeps,
+  before: CaBackendSpec,
+  after: CaBackendSpec
+): Promise<boolean> {
+  if (before.type !== after.type) return true
   const [oldRoot, newRoot] = await Promise.all([deps.root(before), deps.root(after)])
-  if (oldRoot === undefined || newRoot === undefined) return undefined
-  return sameTrustAnchor(oldRoot, newRoot) ? undefined : index
+  // Material that does not load is validation's to report.
+  if (oldRoot === undefined || newRoot === undefined) return false
+  return !sameTrustAnchor(oldRoot, newRoot)
 }
 
 function removalViolations(

@@ -16,6 +16,7 @@ import {
   inPlaceReplacementMessage,
   isOnline,
   sameTrustAnchor,
+  trusting,
 } from './ca-change-gate.ts'
 import { createResourceManager, decodeStored, type ResourceManager } from './resource-manager.ts'
 import type { SecretGuard } from './secret-manager.ts'
@@ -76,10 +77,6 @@ export interface MeshManagerOptions {
   readonly resources?: ResourceManager
   /** Kuma's `store.unsafeDelete`: delete a mesh even while data planes are attached. */
   readonly unsafeDelete?: boolean
-}
-
-function isEnabled(spec: MeshSpec, backend: string): boolean {
-  return mtlsEnabled(spec) && spec.mtls?.enabledBackend === backend
 }
 
 const MESH_SCOPED_TYPES = (Object.keys(RESOURCE_TYPES) as ResourceType[]).filter(
@@ -222,8 +219,8 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
             message: `the new value breaks mTLS backend "${backend.name}" of Mesh "${mesh}" (mtls.backends[${i}].${v.field}: ${v.message})`,
           })
         }
-        if (result.violations.length === 0 && isEnabled(resource.spec, backend.name)) {
-          const replaced = await replacesEnabledRoot(context, mesh, backend)
+        if (result.violations.length === 0 && mtlsEnabled(resource.spec)) {
+          const replaced = await replacesTrustedRoot(context, mesh, resource.spec, backend)
           if (replaced !== undefined) violations.push({ field: 'data', message: replaced })
         }
       }
@@ -232,23 +229,29 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
   }
 
   /**
-   * Why a Secret change that gives the enabled backend another root is refused while data planes
-   * use it (the Secret twin of replacing the backend in place), or `undefined`.
+   * Why a Secret change that gives a backend data planes trust another root is refused while they
+   * are online (the Secret twin of replacing the backend in place), or `undefined`.
    */
-  async function replacesEnabledRoot(
+  async function replacesTrustedRoot(
     proposed: CaContext,
     mesh: string,
+    spec: MeshSpec,
     backend: CaBackendSpec
   ): Promise<string | undefined> {
+    const insights = await resources.listAll('DataplaneInsight', mesh)
+    const count = trusting(insights.map((i) => i.spec).filter(isOnline), backend.name)
+    if (count === 0) return undefined
     const [before, after] = await Promise.all([
       rootOf(ctx, mesh, backend),
       rootOf(proposed, mesh, backend),
     ])
     if (before === undefined || after === undefined || sameTrustAnchor(before, after))
       return undefined
-    const insights = await resources.listAll('DataplaneInsight', mesh)
-    const online = insights.filter((i) => isOnline(i.spec)).length
-    return online === 0 ? undefined : inPlaceReplacementMessage(backend.name, online)
+    return inPlaceReplacementMessage(
+      backend.name,
+      spec.mtls?.enabledBackend === backend.name,
+      count
+    )
   }
 
   /** The Mesh as it is stored: inline private keys sealed (what loading a CA opens). */
