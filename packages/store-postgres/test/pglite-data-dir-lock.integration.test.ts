@@ -180,6 +180,19 @@ describe('the PGlite data directory lock', () => {
     expect(error.message).toContain('in use by process 1234 on elsewhere.example')
     expect(error.message).toContain(`if that process no longer runs, delete ${lockFile}`)
 
+    // The same host name, but another boot or PID namespace (a container sharing the volume, where
+    // the holder is PID 1 too): its PID means nothing here, so it is not taken for a dead holder.
+    const container = {
+      ...elsewhere,
+      pid: process.pid,
+      host: hostname(),
+      scope: 'another-boot pid:[4026531836]',
+    }
+    writeFileSync(lockFile, JSON.stringify(container))
+    const namespaced = await refusal(openStore(dir))
+    expect(isDataDirInUse(namespaced)).toBe(true)
+    expect(namespaced.message).toContain(`(another boot or PID namespace)`)
+
     writeFileSync(lockFile, 'not a lock')
     const unreadable = await refusal(openStore(dir))
     expect(isMeshcaError(unreadable, 'STORE_UNAVAILABLE')).toBe(true)

@@ -9,14 +9,17 @@
  * a name of its own (`meshca.lock.<token>`, kept until release), then hard-linked to `meshca.lock`: the
  * link appears at once with its content, and only one of several openers can make it.
  *
- * A lock whose PID is not running on this host is stale (its holder was killed). Taking it over must
+ * A lock whose PID is not running on this host is stale (its holder was killed). "This host" is the
+ * host name, and on Linux the boot and the PID namespace too: two containers sharing a volume and a
+ * host name (both PID 1) cannot see each other's processes, so each must take the other's lock for
+ * one it cannot check. Taking it over must
  * not let two openers win, nor remove a lock someone took meanwhile; so only the one process that
  * renames the stale holding's own file to a claim (`meshca.lock.<token>~<pid>.<own token>`) may remove
  * `meshca.lock`, and only while it still names that token. A rename succeeds once: whoever loses it
  * looks again. A claimer killed midway leaves its claim, which the next one renames in turn. Once
  * `meshca.lock` is gone, every opener tries to link its own again, and one wins.
  */
-import { link, mkdir, open, readdir, rename, unlink } from 'node:fs/promises'
+import { link, mkdir, open, readdir, readFile, readlink, rename, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -41,8 +44,29 @@ export interface DataDirLock {
 interface Holder {
   readonly pid: number
   readonly host: string
+  /** Where `pid` means this process: the boot and PID namespace (Linux); absent elsewhere. */
+  readonly scope?: string
   readonly token: string
   readonly since: string
+}
+
+/** The boot and PID namespace of this process, where the system says (Linux `/proc`). */
+async function processScope(): Promise<string | undefined> {
+  try {
+    const [boot, namespace] = await Promise.all([
+      readFile('/proc/sys/kernel/random/boot_id', 'utf8'),
+      readlink('/proc/self/ns/pid'),
+    ])
+    return `${boot.trim()} ${namespace}`
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether `holder`'s PID can be checked here: the same host, boot and PID namespace. */
+function checkableHere(holder: Holder, self: Holder): boolean {
+  if (holder.host !== self.host) return false
+  return holder.scope === undefined || self.scope === undefined || holder.scope === self.scope
 }
 
 /**
@@ -70,9 +94,11 @@ export function fileSystemDataDir(dataDir: string | undefined): string | undefin
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   const dir = resolve(dataDir)
   const file = join(dir, LOCK_FILE)
+  const scope = await processScope()
   const self: Holder = {
     pid: process.pid,
     host: hostname(),
+    ...(scope === undefined ? {} : { scope }),
     token: globalThis.crypto.randomUUID(),
     since: new Date().toISOString(),
   }
@@ -111,7 +137,7 @@ async function takeLock(dir: string, file: string, own: string, self: Holder): P
         `the lock file ${file} of the PGlite data directory is not meshca's and names no process: if no process uses ${dir}, delete it`
       )
     }
-    if (holder.host !== self.host) throw inUseElsewhere(dir, file, holder, self.host)
+    if (!checkableHere(holder, self)) throw inUseElsewhere(dir, file, holder, self.host)
     if (isRunning(holder.pid, holder.token)) throw inUse(dir, holder)
     stale = holder
     await takeOverStale(dir, file, stale, self).catch(fileError(dir))
@@ -183,7 +209,7 @@ function inUse(dir: string, holder: Holder): MeshcaError {
 function inUseElsewhere(dir: string, file: string, holder: Holder, host: string): MeshcaError {
   return new MeshcaError(
     'STORE_UNAVAILABLE',
-    `the PGlite data directory ${dir} is in use by process ${holder.pid} on ${holder.host} since ${holder.since}, which ${host} cannot check; one process at a time can open it (if that process no longer runs, delete ${file})`,
+    `the PGlite data directory ${dir} is in use by process ${holder.pid} on ${holder.host}${holder.host === host ? ' (another boot or PID namespace)' : ''} since ${holder.since}, which ${host} cannot check; one process at a time can open it (if that process no longer runs, delete ${file})`,
     { path: 'dataDir' }
   )
 }
@@ -211,11 +237,12 @@ async function readHolder(file: string): Promise<Holder | 'gone' | 'unreadable'>
   }
   try {
     const value = JSON.parse(text) as Partial<Record<keyof Holder, unknown>>
-    const { pid, host, token, since } = value
+    const { pid, host, scope, token, since } = value
     if (!Number.isSafeInteger(pid) || (pid as number) <= 0) return 'unreadable'
     if (typeof host !== 'string' || typeof since !== 'string') return 'unreadable'
+    if (scope !== undefined && typeof scope !== 'string') return 'unreadable'
     if (typeof token !== 'string' || !/^[0-9a-f-]{36}$/.test(token)) return 'unreadable'
-    return { pid: pid as number, host, token, since }
+    return { pid: pid as number, host, ...(scope === undefined ? {} : { scope }), token, since }
   } catch {
     return 'unreadable'
   }
