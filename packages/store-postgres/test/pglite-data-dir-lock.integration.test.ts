@@ -180,18 +180,27 @@ describe('the PGlite data directory lock', () => {
     expect(error.message).toContain('in use by process 1234 on elsewhere.example')
     expect(error.message).toContain(`if that process no longer runs, delete ${lockFile}`)
 
-    // The same host name, but another boot or PID namespace (a container sharing the volume, where
-    // the holder is PID 1 too): its PID means nothing here, so it is not taken for a dead holder.
+    // The same host and boot, another PID namespace (a container sharing the volume, where the
+    // holder is PID 1 too): its PID means nothing here, so it is not taken for a dead holder.
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
     const container = {
       ...elsewhere,
       pid: process.pid,
       host: hostname(),
-      scope: 'another-boot pid:[4026531836]',
+      boot,
+      pidNamespace: 'pid:[1]',
     }
     writeFileSync(lockFile, JSON.stringify(container))
     const namespaced = await refusal(openStore(dir))
     expect(isDataDirInUse(namespaced)).toBe(true)
-    expect(namespaced.message).toContain(`(another boot or PID namespace)`)
+    expect(namespaced.message).toContain('(another PID namespace)')
+    // From an earlier boot of this host, the holder is gone whatever its PID: taken over.
+    // (A holder leaves its holding file beside the lock, as a killed one does.)
+    const earlier = JSON.stringify({ ...container, boot: 'an-earlier-boot' })
+    writeFileSync(lockFile, earlier)
+    writeFileSync(`${lockFile}.${container.token}`, earlier)
+    const reopened = await openStore(dir)
+    await reopened.close()
 
     writeFileSync(lockFile, 'not a lock')
     const unreadable = await refusal(openStore(dir))

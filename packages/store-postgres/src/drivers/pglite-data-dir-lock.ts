@@ -9,10 +9,10 @@
  * a name of its own (`meshca.lock.<token>`, kept until release), then hard-linked to `meshca.lock`: the
  * link appears at once with its content, and only one of several openers can make it.
  *
- * A lock whose PID is not running on this host is stale (its holder was killed). "This host" is the
- * host name, and on Linux the boot and the PID namespace too: two containers sharing a volume and a
- * host name (both PID 1) cannot see each other's processes, so each must take the other's lock for
- * one it cannot check. Taking it over must
+ * A lock whose PID is not running on this host is stale (its holder was killed), and so is one from
+ * an earlier boot of this host (Linux boot id). A lock from another PID namespace of this boot is
+ * one this process cannot check: two containers sharing a volume and a host name (both PID 1)
+ * cannot see each other's processes, so neither takes the other's lock for a dead one. Taking it over must
  * not let two openers win, nor remove a lock someone took meanwhile; so only the one process that
  * renames the stale holding's own file to a claim (`meshca.lock.<token>~<pid>.<own token>`) may remove
  * `meshca.lock`, and only while it still names that token. A rename succeeds once: whoever loses it
@@ -44,29 +44,29 @@ export interface DataDirLock {
 interface Holder {
   readonly pid: number
   readonly host: string
-  /** Where `pid` means this process: the boot and PID namespace (Linux); absent elsewhere. */
-  readonly scope?: string
+  /** Linux: the boot id and the PID namespace in which `pid` is the holder; absent elsewhere. */
+  readonly boot?: string
+  readonly pidNamespace?: string
   readonly token: string
   readonly since: string
 }
 
 /** The boot and PID namespace of this process, where the system says (Linux `/proc`). */
-async function processScope(): Promise<string | undefined> {
+async function processScope(): Promise<Pick<Holder, 'boot' | 'pidNamespace'>> {
   try {
-    const [boot, namespace] = await Promise.all([
+    const [boot, pidNamespace] = await Promise.all([
       readFile('/proc/sys/kernel/random/boot_id', 'utf8'),
       readlink('/proc/self/ns/pid'),
     ])
-    return `${boot.trim()} ${namespace}`
+    return { boot: boot.trim(), pidNamespace }
   } catch {
-    return undefined
+    return {}
   }
 }
 
-/** Whether `holder`'s PID can be checked here: the same host, boot and PID namespace. */
-function checkableHere(holder: Holder, self: Holder): boolean {
-  if (holder.host !== self.host) return false
-  return holder.scope === undefined || self.scope === undefined || holder.scope === self.scope
+/** Both say, and differ. */
+function differ(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && a !== b
 }
 
 /**
@@ -94,11 +94,10 @@ export function fileSystemDataDir(dataDir: string | undefined): string | undefin
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   const dir = resolve(dataDir)
   const file = join(dir, LOCK_FILE)
-  const scope = await processScope()
   const self: Holder = {
     pid: process.pid,
     host: hostname(),
-    ...(scope === undefined ? {} : { scope }),
+    ...(await processScope()),
     token: globalThis.crypto.randomUUID(),
     since: new Date().toISOString(),
   }
@@ -137,8 +136,14 @@ async function takeLock(dir: string, file: string, own: string, self: Holder): P
         `the lock file ${file} of the PGlite data directory is not meshca's and names no process: if no process uses ${dir}, delete it`
       )
     }
-    if (!checkableHere(holder, self)) throw inUseElsewhere(dir, file, holder, self.host)
-    if (isRunning(holder.pid, holder.token)) throw inUse(dir, holder)
+    // The host's processes all ended with its previous boot; another namespace's are out of sight.
+    const previousBoot = holder.host === self.host && differ(holder.boot, self.boot)
+    if (!previousBoot) {
+      if (holder.host !== self.host || differ(holder.pidNamespace, self.pidNamespace)) {
+        throw inUseElsewhere(dir, file, holder, self.host)
+      }
+      if (isRunning(holder.pid, holder.token)) throw inUse(dir, holder)
+    }
     stale = holder
     await takeOverStale(dir, file, stale, self).catch(fileError(dir))
   }
@@ -209,7 +214,7 @@ function inUse(dir: string, holder: Holder): MeshcaError {
 function inUseElsewhere(dir: string, file: string, holder: Holder, host: string): MeshcaError {
   return new MeshcaError(
     'STORE_UNAVAILABLE',
-    `the PGlite data directory ${dir} is in use by process ${holder.pid} on ${holder.host}${holder.host === host ? ' (another boot or PID namespace)' : ''} since ${holder.since}, which ${host} cannot check; one process at a time can open it (if that process no longer runs, delete ${file})`,
+    `the PGlite data directory ${dir} is in use by process ${holder.pid} on ${holder.host}${holder.host === host ? ' (another PID namespace)' : ''} since ${holder.since}, which ${host} cannot check; one process at a time can open it (if that process no longer runs, delete ${file})`,
     { path: 'dataDir' }
   )
 }
@@ -237,12 +242,20 @@ async function readHolder(file: string): Promise<Holder | 'gone' | 'unreadable'>
   }
   try {
     const value = JSON.parse(text) as Partial<Record<keyof Holder, unknown>>
-    const { pid, host, scope, token, since } = value
+    const { pid, host, boot, pidNamespace, token, since } = value
     if (!Number.isSafeInteger(pid) || (pid as number) <= 0) return 'unreadable'
     if (typeof host !== 'string' || typeof since !== 'string') return 'unreadable'
-    if (scope !== undefined && typeof scope !== 'string') return 'unreadable'
+    if (boot !== undefined && typeof boot !== 'string') return 'unreadable'
+    if (pidNamespace !== undefined && typeof pidNamespace !== 'string') return 'unreadable'
     if (typeof token !== 'string' || !/^[0-9a-f-]{36}$/.test(token)) return 'unreadable'
-    return { pid: pid as number, host, ...(scope === undefined ? {} : { scope }), token, since }
+    return {
+      pid: pid as number,
+      host,
+      ...(typeof boot === 'string' ? { boot } : {}),
+      ...(typeof pidNamespace === 'string' ? { pidNamespace } : {}),
+      token,
+      since,
+    }
   } catch {
     return 'unreadable'
   }
