@@ -67,13 +67,19 @@ export function meshRoutes(deps: RouteDeps): Hono<AppEnv> {
     c.set('errorTitle', TITLES.delete)
     requireAuthenticatedWriter(c, 'Mesh')
     const name = c.req.param('name')
-    if (!isAdmin(c.get('user')) && (await holdsCaMaterial(deps, name))) {
-      requireAdminForCaMaterial(
-        c,
-        `delete Mesh ${JSON.stringify(name)}, which holds CA material or Secrets`
-      )
+    let expectedVersion: string | undefined
+    if (!isAdmin(c.get('user'))) {
+      // What was checked is what gets deleted: a Mesh given mtls meanwhile is a conflict.
+      const mesh = await core.meshes.get(name)
+      if (mesh !== undefined && (await holdsCaMaterial(deps, mesh))) {
+        requireAdminForCaMaterial(
+          c,
+          `delete Mesh ${JSON.stringify(name)}, which holds CA material or Secrets`
+        )
+      }
+      expectedVersion = mesh?.meta?.version
     }
-    await core.meshes.delete(name)
+    await core.meshes.delete(name, expectedVersion)
     return c.body(null, 200)
   })
 
@@ -86,10 +92,9 @@ function sameMtls(mesh: Resource<'Mesh'>, stored: Resource<'Mesh'> | undefined):
 }
 
 /** What deleting the Mesh destroys with it: its CA backends' material, or any of its Secrets. */
-async function holdsCaMaterial(deps: RouteDeps, name: string): Promise<boolean> {
-  const mesh = await deps.core.meshes.get(name)
-  if ((mesh?.spec.mtls?.backends ?? []).length > 0) return true
-  return (await deps.core.secrets.list({ mesh: name, size: 1 })).total > 0
+async function holdsCaMaterial(deps: RouteDeps, mesh: Resource<'Mesh'>): Promise<boolean> {
+  if ((mesh.spec.mtls?.backends ?? []).length > 0) return true
+  return (await deps.core.secrets.list({ mesh: mesh.name, size: 1 })).total > 0
 }
 
 function updateOptions(c: Context<AppEnv>): MeshUpdateOptions {

@@ -397,6 +397,18 @@ describe('MeshManager', () => {
     await expect(core.meshes.delete('default')).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 
+  it('deletes only the version the caller looked at, when it says which', async () => {
+    const { core, store } = setup()
+    const { mesh: seen } = await core.meshes.create(mesh('m', {}))
+    await core.meshes.update(mesh('m', builtinExample))
+    await expect(core.meshes.delete('m', seen.meta?.version)).rejects.toMatchObject({
+      code: 'CONFLICT',
+    })
+    expect((await store.list('Secret', { mesh: 'm' })).total).toBe(2)
+    await core.meshes.delete('m', (await core.meshes.get('m'))?.meta?.version)
+    expect(await core.meshes.get('m')).toBeUndefined()
+  })
+
   it('guards secrets in use: delete refused with Kuma’s message, breaking updates refused (decision 10)', async () => {
     const { core } = setup()
     await core.meshes.create(mesh('default', builtinExample))

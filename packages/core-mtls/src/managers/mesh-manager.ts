@@ -49,7 +49,11 @@ export interface MeshManager {
   ): Promise<MeshValidation>
   create(mesh: Resource<'Mesh'>): Promise<MeshWriteResult>
   update(mesh: Resource<'Mesh'>, options?: MeshUpdateOptions): Promise<MeshWriteResult>
-  delete(name: string): Promise<void>
+  /**
+   * Deletes the Mesh and everything of it (Secrets, policies). With `expectedVersion`, only that
+   * version: CONFLICT when it changed since the caller looked at it.
+   */
+  delete(name: string, expectedVersion?: string): Promise<void>
   /** Creates missing CA material for every backend; what a reconciler runs for meshes written elsewhere. */
   ensureCas(mesh: string, spec: MeshSpec): Promise<void>
   /**
@@ -341,7 +345,7 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       }
       return { mesh: updated, warnings }
     },
-    async delete(name) {
+    async delete(name, expectedVersion) {
       const mesh = await store.get({ type: 'Mesh', mesh: '', name })
       if (!mesh)
         throw new MeshcaError('NOT_FOUND', `Resource not found: type="Mesh" name="${name}"`)
@@ -356,7 +360,7 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
           ])
         }
       }
-      await store.delete({ type: 'Mesh', mesh: '', name }, mesh.version)
+      await store.delete({ type: 'Mesh', mesh: '', name }, expectedVersion ?? mesh.version)
       // Kuma deletes every Secret of the mesh (CA material, token keys) and its policies with it.
       await deleteAllOfMesh(name)
       ctx.logger.log('info', 'mesh deleted', { mesh: name })
