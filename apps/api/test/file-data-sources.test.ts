@@ -1,7 +1,7 @@
 /**
  * `file` data sources read the control plane's host: off unless an operator turns them on, then
  * for admins only (any `mtls` change is), regular files only, up to a size cap, and one message for
- * every failure to read, so that nobody learns which paths exist.
+ * every failure to read.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'

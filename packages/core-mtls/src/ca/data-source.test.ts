@@ -216,7 +216,7 @@ describe('loadDataSource', () => {
     )
   })
 
-  it('gives one message for every failure to read a file: no oracle for which paths exist', async () => {
+  it('gives one message for every failure to read a file, whatever the cause', async () => {
     const unreadable = (path: string) =>
       `could not load data: open ${path}: not a readable regular file of at most 262144 bytes`
     const missing = join(dir, 'invalid.key')

@@ -113,8 +113,8 @@ export const FILE_SOURCES_DISABLED =
   'file data sources are disabled on this control plane: an operator enables them (--allow-file-data-sources)'
 
 /**
- * One message for every failure to read a file, whatever the cause: distinct messages would tell
- * a caller which paths exist on the control plane's host.
+ * One message for every failure to read a file, whatever the cause: a missing path, a directory,
+ * a device or a file too big read alike (what a readable file holds is another matter).
  */
 function unreadableFile(path: string, cause?: unknown): MeshcaError {
   return loadError(
