@@ -46,6 +46,11 @@ describe('bad input', () => {
     expect((await errorBody(bad)).details).toMatch(
       /^request body is not valid YAML: YAML error at line/
     )
+    // A body indented as a whole is YAML too, as sent.
+    const indented = await h.put('/meshes/m1', '  type: Mesh\n  name: m1\n', {
+      contentType: 'application/yaml',
+    })
+    expect(indented.status).toBe(200)
     const two = await h.put('/meshes/m1', 'type: Mesh\nname: m1\n---\ntype: Mesh\nname: m2\n', {
       contentType: 'application/yaml',
     })

@@ -41,10 +41,10 @@ function bodyFormat(contentType: string | undefined, yaml: boolean): BodyFormat 
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
-/** The body of a PUT or POST as text; `''` when there is none (or only white space). */
+/** The body of a PUT or POST as text. */
 async function bodyText(c: Context<AppEnv>): Promise<string> {
   try {
-    return decoder.decode(await c.req.arrayBuffer()).trim()
+    return decoder.decode(await c.req.arrayBuffer())
   } catch {
     throw new ApiProblem(400, 'request body is not valid UTF-8')
   }
@@ -67,7 +67,8 @@ export async function readOptionalBody(
 ): Promise<unknown> {
   const format = bodyFormat(c.req.header('content-type'), options.yaml ?? true)
   const text = await bodyText(c)
-  if (text === '') return undefined
+  // Only to tell "no body": YAML's indentation and JSON's positions need the text as sent.
+  if (text.trim() === '') return undefined
   return format === 'json' ? parseJson(text) : parseYaml(text)
 }
 
