@@ -5,11 +5,16 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isMeshcaError, type Logger, type UserTokens } from '@meshca/core-mtls'
-import { ADMIN_GROUP } from './context.ts'
+import {
+  ADMIN_GROUP,
+  ADMIN_USER_NAME,
+  BOOTSTRAP_ADMIN_TOKEN_FILE,
+  BOOTSTRAP_ADMIN_TOKEN_VALIDITY_MS,
+  isMeshcaError,
+  type Logger,
+  type UserTokens,
+} from '@meshca/core-mtls'
 
-export const ADMIN_TOKEN_FILE = 'admin-token'
-const VALIDITY_MS = 365 * 24 * 3_600_000
 /** Renewed on start when it would expire within this window. */
 const RENEW_BEFORE_MS = 30 * 24 * 3_600_000
 
@@ -19,7 +24,7 @@ export async function ensureAdminToken(
   logger: Logger,
   now: () => Date = () => new Date()
 ): Promise<string> {
-  const path = join(dataDir, ADMIN_TOKEN_FILE)
+  const path = join(dataDir, BOOTSTRAP_ADMIN_TOKEN_FILE)
   const existing = await readFile(path, 'utf8').catch(() => undefined)
   if (existing !== undefined) {
     try {
@@ -35,9 +40,9 @@ export async function ensureAdminToken(
     }
   }
   const token = await userTokens.issue({
-    name: 'mesh-system:admin',
+    name: ADMIN_USER_NAME,
     groups: [ADMIN_GROUP],
-    validForMs: VALIDITY_MS,
+    validForMs: BOOTSTRAP_ADMIN_TOKEN_VALIDITY_MS,
   })
   const temporary = `${path}.${process.pid}.tmp`
   await writeFile(temporary, `${token}\n`, { mode: 0o600 })

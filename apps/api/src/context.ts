@@ -1,3 +1,5 @@
+import { ADMIN_GROUP, ADMIN_USER_NAME } from '@meshca/core-mtls'
+
 /** The Hono environment every route and middleware of the API shares. */
 
 /** Who a request acts as (Kuma's `user.User`). */
@@ -8,14 +10,14 @@ export interface User {
 
 /** Kuma's built-in users and groups (`pkg/core/user/user.go`). */
 export const ADMIN_USER: User = {
-  name: 'mesh-system:admin',
-  groups: ['mesh-system:admin', 'mesh-system:authenticated'],
+  name: ADMIN_USER_NAME,
+  groups: [ADMIN_GROUP, 'mesh-system:authenticated'],
 }
 export const ANONYMOUS_USER: User = {
   name: 'mesh-system:anonymous',
   groups: ['mesh-system:unauthenticated'],
 }
-export const ADMIN_GROUP = 'mesh-system:admin'
+export { ADMIN_GROUP }
 
 export interface AppVariables {
   user: User

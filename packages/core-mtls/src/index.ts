@@ -347,6 +347,10 @@ export {
   type TokenSigningKeysOptions,
 } from './tokens/signing-keys.ts'
 export {
+  ADMIN_GROUP,
+  ADMIN_USER_NAME,
+  BOOTSTRAP_ADMIN_TOKEN_FILE,
+  BOOTSTRAP_ADMIN_TOKEN_VALIDITY_MS,
   createUserTokens,
   parseUserTokenRequest,
   parseUserTokenRevocation,

@@ -55,10 +55,5 @@ export function requireAuthenticatedWriter(c: Context<AppEnv>, resourceType: str
 
 /** CA material (a Mesh's `mtls`, what deleting a Mesh destroys) is an admin's, as Secrets are. */
 export function requireAdminForCaMaterial(c: Context<AppEnv>, action: string): void {
-  const user = c.get('user')
-  if (!isAdmin(user)) {
-    throw forbidden(
-      `user ${JSON.stringify(describeUser(user))} cannot ${action}: only admins manage CA material`
-    )
-  }
+  requireAdminTo(c, `${action}: only admins manage CA material`)
 }

@@ -3,6 +3,13 @@
  * A revocation reaches every control plane instance sharing the store at its next read of the list.
  */
 import { join } from 'node:path'
+import {
+  ADMIN_GROUP,
+  ADMIN_USER_NAME,
+  BOOTSTRAP_ADMIN_TOKEN_FILE,
+  BOOTSTRAP_ADMIN_TOKEN_VALIDITY_MS,
+  decodeJwt,
+} from '@meshca/core-mtls'
 import { CliError, expectOk } from '../client.ts'
 import type { CommandContext } from '../io.ts'
 
@@ -34,11 +41,6 @@ export async function revokeUserToken(ctx: CommandContext, options: RevokeOption
   ctx.stdout(`revoked user token ${id}\n`)
 }
 
-/** The bootstrap admin token's file in a control plane's data directory. */
-export const ADMIN_TOKEN_FILE = 'admin-token'
-const ADMIN_GROUP = 'mesh-system:admin'
-const ADMIN_TOKEN_VALIDITY = '8760h'
-
 /**
  * A new bootstrap admin token in `<data dir>/admin-token` (mode 0600), issued with the current one
  * (unless `--token` names another admin), which is then revoked. No restart: the control plane reads
@@ -48,27 +50,43 @@ export async function rotateAdminToken(
   ctx: CommandContext,
   options: { readonly dataDir: string; readonly token: string | undefined }
 ): Promise<void> {
-  const path = join(options.dataDir, ADMIN_TOKEN_FILE)
+  const path = join(options.dataDir, BOOTSTRAP_ADMIN_TOKEN_FILE)
   let current: string
   try {
     current = (await ctx.readFile(path)).trim()
   } catch (error) {
     throw new CliError(`cannot read the admin token ${path}: ${(error as Error).message}`)
   }
+  // Known before anything changes: if the revocation fails, the old token must still be nameable.
+  const previousId = tokenId(current)
   const client = await ctx.client(options.token ?? current)
   const issued = await expectOk(
     client.request('POST', '/tokens/user', {
-      name: ADMIN_GROUP,
+      name: ADMIN_USER_NAME,
       groups: [ADMIN_GROUP],
-      validFor: ADMIN_TOKEN_VALIDITY,
+      validFor: `${BOOTSTRAP_ADMIN_TOKEN_VALIDITY_MS / 3_600_000}h`,
     })
   )
   const fresh = issued.text.trim()
   await ctx.writeSecretFile(path, `${fresh}\n`)
   const withFresh = await ctx.client(fresh)
-  const revoked = await expectOk(
-    withFresh.request('POST', '/tokens/user/revocations', { token: current })
-  )
-  const { id } = revoked.body as { id: string }
-  ctx.stdout(`wrote a new admin token to ${path}; revoked the previous one (${id})\n`)
+  try {
+    await expectOk(withFresh.request('POST', '/tokens/user/revocations', { id: previousId }))
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new CliError(
+      `wrote a new admin token to ${path}, but the previous one (${previousId}) is not revoked: ${reason}; revoke it with: meshca revoke user-token --id ${previousId}`
+    )
+  }
+  ctx.stdout(`wrote a new admin token to ${path}; revoked the previous one (${previousId})\n`)
+}
+
+function tokenId(token: string): string {
+  try {
+    const jti = decodeJwt(token).claims.jti
+    if (typeof jti === 'string' && jti !== '') return jti
+  } catch {
+    // Reported below.
+  }
+  throw new CliError('the admin token file holds no user token')
 }

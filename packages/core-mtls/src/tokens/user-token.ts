@@ -20,6 +20,17 @@ import {
 import { createTokenSigningKeys } from './signing-keys.ts'
 
 export const USER_TOKEN_SIGNING_KEY_PREFIX = 'user-token-signing-key'
+
+/** Kuma's admin: the user `mesh-system:admin`, and members of the group of the same name. */
+export const ADMIN_USER_NAME = 'mesh-system:admin'
+export const ADMIN_GROUP = 'mesh-system:admin'
+
+/**
+ * The bootstrap admin token a control plane writes in its data directory (mode 0600), and how long
+ * it is valid; the CLI rotates it in place.
+ */
+export const BOOTSTRAP_ADMIN_TOKEN_FILE = 'admin-token'
+export const BOOTSTRAP_ADMIN_TOKEN_VALIDITY_MS = 365 * 24 * 3_600_000
 export const USER_TOKEN_REVOCATIONS_SECRET = 'user-token-revocations'
 
 export interface UserIdentity {
