@@ -58,7 +58,6 @@ export function createMeshcaCore(options: MeshcaCoreOptions): MeshcaCore {
     encryptionKey: options.encryptionKey,
     crypto,
     encryption,
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
     guard: {
       meshExists: (mesh) => guardOf().meshExists(mesh),
       usage: (mesh, name) => guardOf().usage(mesh, name),

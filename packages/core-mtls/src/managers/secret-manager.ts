@@ -1,7 +1,6 @@
 import type { SecretAccess, StoredSecret } from '../ca/ca-backend.ts'
 import type { Violation } from '../errors.ts'
 import { MeshcaError, validationError } from '../errors.ts'
-import { type Clock, systemClock } from '../ports/runtime.ts'
 import type { ListOptions, Store, StoredResource } from '../ports/store.ts'
 import type { JsonObject, ResourceKey } from '../resources/types.ts'
 import { type AtRestEncryption, createAtRestEncryption } from './at-rest-encryption.ts'
@@ -65,8 +64,6 @@ export interface SecretManagerOptions {
   readonly crypto: Crypto
   /** The encryption made from `encryptionKey`, when the caller shares one with other managers. */
   readonly encryption?: AtRestEncryption
-  /** For the validity of a builtin CA certificate written through `create`/`update`. */
-  readonly clock?: Clock
   /** Without a guard, nothing is checked beyond the store's own rules (tests, tools). */
   readonly guard?: SecretGuard
 }
@@ -123,14 +120,9 @@ export function createSecretManager(options: SecretManagerOptions): SecretManage
     }
   }
 
-  /** Secrets the control plane reads by name must stay readable (token keys, builtin CA pairs). */
+  /** Secrets the control plane reads by name must stay readable (token signing keys, revocations). */
   async function requireUsable(mesh: string, name: string, data: Uint8Array): Promise<void> {
-    const context = {
-      crypto,
-      now: (options.clock ?? systemClock).now(),
-      sibling: (sibling: string) => system.get(mesh, sibling),
-    }
-    const violations = await systemSecretViolations(context, mesh, name, data)
+    const violations = await systemSecretViolations(crypto, mesh, name, data)
     if (violations.length > 0) throw validationError(violations)
   }
 

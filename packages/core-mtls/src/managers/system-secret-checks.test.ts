@@ -1,25 +1,20 @@
 import '../polyfill.ts'
+import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { opensslChain } from '../../test/openssl.ts'
-import type { StoredSecret } from '../ca/ca-backend.ts'
 import { utf8 } from '../util/bytes.ts'
 import { systemSecretViolations } from './system-secret-checks.ts'
 
-const a = opensslChain('ec')
-const b = opensslChain('ec')
-
-function context(siblings: Record<string, string> = {}) {
-  return {
-    crypto,
-    now: new Date(),
-    sibling: async (name: string): Promise<StoredSecret | undefined> =>
-      siblings[name] === undefined ? undefined : { data: utf8(siblings[name]), version: '1' },
-  }
+async function problem(name: string, data: string) {
+  const violations = await systemSecretViolations(crypto, 'm', name, utf8(data))
+  return violations.map((v) => `${v.field}: ${v.message}`)
 }
 
-async function problem(name: string, data: string, siblings?: Record<string, string>) {
-  const violations = await systemSecretViolations(context(siblings), 'm', name, utf8(data))
-  return violations.map((v) => `${v.field}: ${v.message}`)
+function pkcs8(key: { rsa: number } | 'P-256'): string {
+  const { privateKey } =
+    key === 'P-256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : generateKeyPairSync('rsa', { modulusLength: key.rsa })
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
 }
 
 describe('systemSecretViolations', () => {
@@ -29,23 +24,23 @@ describe('systemSecretViolations', () => {
     expect(await problem('dataplane-token-signing-key-other-1', 'another mesh')).toEqual([])
   })
 
-  it('checks each half of a builtin CA on its own and against the other half', async () => {
-    const cert = 'm.ca-builtin-cert-ca-1'
-    const key = 'm.ca-builtin-key-ca-1'
-    expect(await problem(cert, a.rootPem)).toEqual([])
-    expect(await problem(key, a.rootKeyPem)).toEqual([])
-    expect(await problem(cert, a.rootPem, { [key]: a.rootKeyPem })).toEqual([])
-    expect(await problem(key, 'junk')).toEqual([
-      'data: the key of builtin CA backend "ca-1": tls: failed to find any PEM data in key input',
+  it('wants a signing key that signs tokens, strong enough', async () => {
+    const name = 'dataplane-token-signing-key-m-1'
+    expect(await problem(name, pkcs8('P-256'))).toEqual([])
+    expect(await problem(name, pkcs8({ rsa: 2048 }))).toEqual([])
+    expect(await problem(name, pkcs8({ rsa: 1024 }))).toEqual([
+      'data: RSA key of 1024 bits is too weak; at least 2048 bits are required',
     ])
-    expect((await problem(key, b.rootKeyPem, { [cert]: a.rootPem }))[0]).toMatch(
-      /^data: the key of builtin CA backend "ca-1" must belong to its certificate Secret "m.ca-builtin-cert-ca-1": .*does not match/
-    )
-    expect((await problem(cert, b.rootPem, { [key]: a.rootKeyPem }))[0]).toMatch(
-      /^data: the certificate of builtin CA backend "ca-1" must belong to its key Secret "m.ca-builtin-key-ca-1": .*does not match/
-    )
-    expect((await problem(cert, 'junk'))[0]).toMatch(
-      /^data: the certificate of builtin CA backend "ca-1": /
-    )
+    expect(await problem(name, 'junk')).toEqual([
+      `data: Secret "${name}" is not a usable token signing key: not a PEM private key`,
+    ])
+  })
+
+  it('wants a revocation list of token ids', async () => {
+    const name = 'dataplane-token-revocations-m'
+    expect(await problem(name, 'a-1, b_2\nc.3')).toEqual([])
+    expect(await problem(name, 'a, b c, {x}')).toEqual([
+      "data: a revocation list holds token ids (letters, digits, '.', '_', '-'; at most 128) separated by commas or white space; entry 4 is not one",
+    ])
   })
 })
