@@ -1,10 +1,19 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, every workspace's tests on Node (through turbo, which goes on past a
-// failing workspace), then the runtime-neutral packages again under Bun and Deno. Each vitest run
-// writes a JSON report named after its package. At the end: one line per suite, the suites and steps
-// that failed by name, and last the totals as one `N passed, N failed, N skipped` line.
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+// `npm test`: typecheck, lint, then two lanes side by side: every workspace's tests on Node (through
+// turbo, which goes on past a failing workspace), and the runtime-neutral packages again under Bun
+// and Deno. Most of a suite's time is waiting (processes starting, certificates expiring, servers
+// answering), so two lanes take little more than the longer one. Each vitest run writes a JSON
+// report named after its package. At the end: one line per suite, the suites and steps that failed
+// by name, and last the totals as one `N passed, N failed, N skipped` line.
+import { spawn, spawnSync } from 'node:child_process'
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -38,6 +47,30 @@ const RUNTIME_NAMES = { node: 'Node', bun: 'Bun', deno: 'Deno' }
 const RUNTIME_COMMANDS = {
   bun: ['bun', '--bun', 'node_modules/vitest/vitest.mjs', 'run'],
   deno: ['deno', 'run', '-A', 'node_modules/vitest/vitest.mjs', 'run'],
+}
+
+/**
+ * Runs a step of the second lane with its output kept in a log, printed whole when it ends so that
+ * it does not interleave with the first lane's; resolves with its exit code (null: a signal).
+ */
+function runQuietly(title, command, args, env = {}) {
+  const log = join(resultsDir, `${title.replaceAll(' ', '-')}.log`)
+  const started = Date.now()
+  return new Promise((resolve) => {
+    const out = createWriteStream(log)
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env } })
+    child.stdout.pipe(out, { end: false })
+    child.stderr.pipe(out, { end: false })
+    child.on('close', (code) => {
+      out.end(() => {
+        const seconds = ((Date.now() - started) / 1000).toFixed(1)
+        process.stdout.write(
+          `\n▶ ${title}: ${command} ${args.join(' ')}\n${readFileSync(log, 'utf8')}${code === 0 ? '✔' : '✖'} ${title} (${seconds}s)\n`
+        )
+        resolve(code)
+      })
+    })
+  })
 }
 
 /** Runs a step with its output shown; returns its exit code (null when a signal ended it). */
@@ -110,41 +143,60 @@ step('lint', 'npx', ['biome', 'ci', '.'])
 const workspaces = testWorkspaces()
 const runsDir = join(root, '.turbo', 'runs')
 const summariesBefore = new Set(existsSync(runsDir) ? readdirSync(runsDir) : [])
-// --continue=always: a failing workspace (or build) does not keep the later ones from running.
-const turboArgs = ['run', 'test', '--concurrency=1', '--continue=always', '--output-logs=full']
-const turboExit = run('tests on Node', 'npx', ['turbo', ...turboArgs, '--summarize'], {
-  MESHCA_TEST_RESULTS: join(resultsDir, 'node'),
-})
-const taskExits = turboTaskExits(runsDir, summariesBefore)
-for (const { name, report } of workspaces) {
-  suites.push({ runtime: 'node', report, exitCode: taskExits?.get(`${name}#test`) })
+await Promise.all([nodeLane(), otherRuntimesLane()])
+
+/** Every workspace's suite on Node, through turbo. */
+async function nodeLane() {
+  // --continue=always: a failing workspace (or build) does not keep the later ones from running.
+  const turboArgs = ['run', 'test', '--concurrency=1', '--continue=always', '--output-logs=full']
+  const title = 'tests on Node'
+  console.log(`\n▶ ${title}: npx turbo ${turboArgs.join(' ')} --summarize`)
+  const started = Date.now()
+  const turboExit = await new Promise((resolve) => {
+    const child = spawn('npx', ['turbo', ...turboArgs, '--summarize'], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, MESHCA_TEST_RESULTS: join(resultsDir, 'node') },
+    })
+    child.on('close', resolve)
+  })
+  const seconds = ((Date.now() - started) / 1000).toFixed(1)
+  console.log(`${turboExit === 0 ? '✔' : '✖'} ${title} (${seconds}s)`)
+  const taskExits = turboTaskExits(runsDir, summariesBefore)
+  for (const { name, report } of workspaces) {
+    suites.push({ runtime: 'node', report, exitCode: taskExits?.get(`${name}#test`) })
+  }
+  // Tasks other than the suites (builds the tests depend on) count as steps of their own.
+  const suiteTasks = new Set(workspaces.map(({ name }) => `${name}#test`))
+  for (const [taskId, exitCode] of taskExits ?? []) {
+    if (!suiteTasks.has(taskId)) steps.push({ title: `${taskId} on Node`, exitCode, node: true })
+  }
+  // Named only when no suite or task on Node explains why turbo failed.
+  steps.push({ title: 'tests on Node (turbo)', exitCode: turboExit, node: true, fallback: true })
 }
-// Tasks other than the suites (builds the tests depend on) count as steps of their own.
-const suiteTasks = new Set(workspaces.map(({ name }) => `${name}#test`))
-for (const [taskId, exitCode] of taskExits ?? []) {
-  if (!suiteTasks.has(taskId)) steps.push({ title: `${taskId} on Node`, exitCode, node: true })
-}
-// Named only when no suite or task on Node explains why turbo failed.
-steps.push({ title: 'tests on Node (turbo)', exitCode: turboExit, node: true, fallback: true })
 
 /** One workspace's vitest suite on another runtime, its report beside the others of that runtime. */
-function runOn(runtime, dir, files = []) {
+async function runOn(runtime, dir, files = []) {
   const { report } = workspaces.find((workspace) => workspace.dir === dir)
   const title = `${report} on ${RUNTIME_NAMES[runtime]}`
-  const exitCode = run(title, 'npx', [...RUNTIME_COMMANDS[runtime], '--root', dir, ...files], {
+  const args = [...RUNTIME_COMMANDS[runtime], '--root', dir, ...files]
+  const exitCode = await runQuietly(title, 'npx', args, {
     MESHCA_EXPECT_RUNTIME: runtime,
     MESHCA_TEST_RESULTS: join(resultsDir, runtime),
   })
   suites.push({ runtime, report, exitCode })
 }
 
-for (const { dir, files } of crossRuntime) {
-  runOn('bun', dir, files)
-  runOn('deno', dir, files)
+/** The runtime-neutral packages on Bun and Deno, and the apps on Bun, one after another. */
+async function otherRuntimesLane() {
+  for (const { dir, files } of crossRuntime) {
+    await runOn('bun', dir, files)
+    await runOn('deno', dir, files)
+  }
+  // Apps run on Node and Bun.
+  await runOn('bun', 'apps/api')
+  await runOn('bun', 'apps/rotation-daemon')
 }
-/** Apps run on Node and Bun (design.md: "apps at least on Bun"). */
-runOn('bun', 'apps/api')
-runOn('bun', 'apps/rotation-daemon')
 
 summarize()
 
