@@ -50,11 +50,18 @@ export function kumaErrorProblem(answer: RawAnswer): string | undefined {
     : `${answer.status} body is not Kuma's error shape: ${text.slice(0, 300)}`
 }
 
+/**
+ * A whole PEM private key, raw or inside a JSON string (`\n` escaped): the corpus itself writes the
+ * bare header into free-form fields, which is text a user chose to store, not key material.
+ */
+const PRIVATE_KEY_BLOCK =
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----(?:\s|\\n)+[A-Za-z0-9+/=]{32,}(?:[A-Za-z0-9+/=\s]|\\n)*-----END [A-Z ]*PRIVATE KEY-----/
+
 /** Secrets and keys reach nobody but the admin, and keys nobody but their data plane. */
 function leakProblem(probe: Probe, answer: RawAnswer): string | undefined {
   const text = answer.body.toString('utf8')
   const dataplaneApi = probe.request.target.includes('/identity')
-  if (!dataplaneApi && text.includes('PRIVATE KEY-----')) return 'the answer holds a private key'
+  if (!dataplaneApi && PRIVATE_KEY_BLOCK.test(text)) return 'the answer holds a private key'
   if (probe.who !== 'admin' && /"type"\s*:\s*"Secret"/.test(text)) {
     return `a Secret answered to ${probe.who}`
   }

@@ -317,6 +317,18 @@ describe('validate: the CA itself (spec §4, decision 9), rooted under conf', ()
     ])
   })
 
+  it('refuses an inline certificate that carries the private key too: it would be shown and stored in clear', async () => {
+    const message =
+      'holds a private key: give it in conf.key, which is never shown and is encrypted at rest'
+    expect((await validate(pemConf(root.certPem + root.keyPem, root.keyPem))).violations).toEqual([
+      { field: 'conf.cert', message },
+    ])
+    // In a Secret (encrypted, for admins only), as Kuma's one-Secret example has it, both may be.
+    const secrets = secretsOf({ both: root.certPem + root.keyPem })
+    const conf = { cert: { secret: 'both' }, key: { secret: 'both' } }
+    expect((await validate(conf, context(secrets))).violations).toEqual([])
+  })
+
   it('reports switched PEM inputs and a key of another CA at conf.cert', async () => {
     expect((await validate(pemConf(root.keyPem, root.certPem))).violations).toEqual([
       {

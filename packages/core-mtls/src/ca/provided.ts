@@ -12,7 +12,7 @@ import {
   loadDataSource,
   validateDataSource,
 } from './data-source.ts'
-import { encodePem } from './pem.ts'
+import { decodePem, encodePem } from './pem.ts'
 import { signingCaId } from './signing-ca.ts'
 
 export const PROVIDED_CA_TYPE = 'provided'
@@ -105,6 +105,26 @@ function disabledFileSources(ctx: CaContext, sources: ProvidedSources): Violatio
   }))
 }
 
+/**
+ * A certificate given inline that carries a private key block too: the Mesh would show that key to
+ * every reader and store it in clear (only `conf.key` is masked and sealed). A Secret or a file may
+ * hold both, as Kuma's one-Secret example does: those are not part of the Mesh.
+ */
+function keyInInlineCert(source: DataSource, certPem: string): Violation | undefined {
+  if (!('inline' in source) && !('inlineString' in source)) return undefined
+  const blocks = decodePem(certPem)
+  // Without a certificate, Kuma's own message says the inputs may have been switched.
+  const carriesKey =
+    blocks.some((block) => block.label === 'CERTIFICATE') &&
+    blocks.some((block) => block.label.endsWith('PRIVATE KEY'))
+  if (!carriesKey) return undefined
+  return {
+    field: joinPath('conf', 'cert'),
+    message:
+      'holds a private key: give it in conf.key, which is never shown and is encrypted at rest',
+  }
+}
+
 async function validateProvided(
   ctx: CaContext,
   mesh: string,
@@ -126,6 +146,8 @@ async function validateProvided(
     }))
     return { violations, warnings: [] }
   }
+  const exposed = keyInInlineCert(config.sources.cert, pems.certPem)
+  if (exposed !== undefined) return { violations: [exposed], warnings: [] }
   const result = await validateCaKeyPair(ctx.crypto, pems.certPem, pems.keyPem, ctx.clock.now())
   return {
     violations: relativeToBackend(result.violations),
