@@ -14,8 +14,10 @@
  * The safe way to any of these: add a backend, wait until every data plane supports it, switch,
  * wait until every data plane holds a certificate of it, remove the old one.
  */
+import type { CaContext } from '../ca/ca-backend.ts'
 import { parseCaCertificate } from '../ca/ca-certificate-checks.ts'
-import type { Violation } from '../errors.ts'
+import type { CaBackendRegistry } from '../ca/registry.ts'
+import { isMeshcaError, type Violation } from '../errors.ts'
 import type { DataplaneInsightSpec } from '../resources/dataplane-insight.ts'
 import { type CaBackendSpec, type MeshSpec, mtlsEnabled } from '../resources/mesh.ts'
 import { bytesEqual } from '../util/bytes.ts'
@@ -175,4 +177,41 @@ function removalViolations(
     })
   }
   return violations
+}
+
+/** The root data planes would have to trust for `backend`: the last of its CA certificates. */
+export async function caRoot(
+  caBackends: CaBackendRegistry,
+  context: CaContext,
+  mesh: string,
+  backend: CaBackendSpec
+): Promise<Uint8Array | undefined> {
+  try {
+    return (await caBackends.get(backend.type)?.load(context, mesh, backend))?.certificates.at(-1)
+  } catch (error) {
+    if (isMeshcaError(error, 'CA_UNAVAILABLE')) return undefined
+    throw error
+  }
+}
+
+export interface SecretChange {
+  insights(): Promise<readonly DataplaneInsightSpec[]>
+  /** The backend's root with the stored Secret, and with the proposed one. */
+  before(): Promise<Uint8Array | undefined>
+  after(): Promise<Uint8Array | undefined>
+  readonly backend: string
+  readonly enabled: boolean
+}
+
+/**
+ * Why a Secret change that gives a backend data planes trust another root is refused while they
+ * are online (the Secret twin of replacing the backend in place), or `undefined`.
+ */
+export async function secretReplacesTrustedRoot(change: SecretChange): Promise<string | undefined> {
+  const count = trusting((await change.insights()).filter(isOnline), change.backend)
+  if (count === 0) return undefined
+  const [before, after] = await Promise.all([change.before(), change.after()])
+  if (before === undefined || after === undefined || sameTrustAnchor(before, after))
+    return undefined
+  return inPlaceReplacementMessage(change.backend, change.enabled, count)
 }

@@ -4,21 +4,15 @@ import { keepStoredInlineKeys, sealInlineKeys } from '../ca/inline-keys.ts'
 import { type CaBackendRegistry, defaultCaBackends } from '../ca/registry.ts'
 import { isMeshcaError, MeshcaError, type Violation, validationError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
-import { specToJson } from '../resources/codec.ts'
 import { type CaBackendSpec, type MeshSpec, mtlsEnabled } from '../resources/mesh.ts'
 import type { Resource } from '../resources/resource.ts'
 import { RESOURCE_TYPES, type ResourceType } from '../resources/types.ts'
 import { validateResource } from '../resources/validate.ts'
 import { jsonEqual } from '../util/json-equal.ts'
 import { ViolationList } from '../validation.ts'
-import {
-  caChangeViolations,
-  inPlaceReplacementMessage,
-  isOnline,
-  sameTrustAnchor,
-  trusting,
-} from './ca-change-gate.ts'
-import { createResourceManager, decodeStored, type ResourceManager } from './resource-manager.ts'
+import { caChangeViolations, caRoot, secretReplacesTrustedRoot } from './ca-change-gate.ts'
+import { sealStoredInlineKeys } from './inline-key-migration.ts'
+import { createResourceManager, type ResourceManager } from './resource-manager.ts'
 import type { SecretGuard } from './secret-manager.ts'
 
 export interface MeshValidation {
@@ -117,20 +111,6 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
     }
   }
 
-  /** The root data planes would have to trust for `backend`: the last of its CA certificates. */
-  async function rootOf(
-    context: CaContext,
-    mesh: string,
-    backend: CaBackendSpec
-  ): Promise<Uint8Array | undefined> {
-    try {
-      return (await caBackends.get(backend.type)?.load(context, mesh, backend))?.certificates.at(-1)
-    } catch (error) {
-      if (isMeshcaError(error, 'CA_UNAVAILABLE')) return undefined
-      throw error
-    }
-  }
-
   async function validate(
     mesh: Resource<'Mesh'>,
     previous?: Resource<'Mesh'>,
@@ -145,7 +125,7 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       const gate = {
         insights: async () =>
           (await resources.listAll('DataplaneInsight', mesh.name)).map((i) => i.spec),
-        root: (backend: CaBackendSpec) => rootOf(context, mesh.name, backend),
+        root: (backend: CaBackendSpec) => caRoot(caBackends, context, mesh.name, backend),
       }
       const refused = await caChangeViolations(gate, mesh.spec, previous.spec)
       if (refused.length > 0) return { violations: refused, warnings: [] }
@@ -224,7 +204,14 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
           })
         }
         if (result.violations.length === 0 && mtlsEnabled(resource.spec)) {
-          const replaced = await replacesTrustedRoot(context, mesh, resource.spec, backend)
+          const replaced = await secretReplacesTrustedRoot({
+            insights: async () =>
+              (await resources.listAll('DataplaneInsight', mesh)).map((i) => i.spec),
+            before: () => caRoot(caBackends, ctx, mesh, backend),
+            after: () => caRoot(caBackends, context, mesh, backend),
+            backend: backend.name,
+            enabled: resource.spec.mtls?.enabledBackend === backend.name,
+          })
           if (replaced !== undefined) violations.push({ field: 'data', message: replaced })
         }
       }
@@ -232,73 +219,11 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
     },
   }
 
-  /**
-   * Why a Secret change that gives a backend data planes trust another root is refused while they
-   * are online (the Secret twin of replacing the backend in place), or `undefined`.
-   */
-  async function replacesTrustedRoot(
-    proposed: CaContext,
-    mesh: string,
-    spec: MeshSpec,
-    backend: CaBackendSpec
-  ): Promise<string | undefined> {
-    const insights = await resources.listAll('DataplaneInsight', mesh)
-    const count = trusting(insights.map((i) => i.spec).filter(isOnline), backend.name)
-    if (count === 0) return undefined
-    const [before, after] = await Promise.all([
-      rootOf(ctx, mesh, backend),
-      rootOf(proposed, mesh, backend),
-    ])
-    if (before === undefined || after === undefined || sameTrustAnchor(before, after))
-      return undefined
-    return inPlaceReplacementMessage(
-      backend.name,
-      spec.mtls?.enabledBackend === backend.name,
-      count
-    )
-  }
-
   /** The Mesh as it is stored: inline private keys sealed (what loading a CA opens). */
   function sealed(mesh: Resource<'Mesh'>): Promise<Resource<'Mesh'>> {
     return ctx.encryption === undefined
       ? Promise.resolve(mesh)
       : sealInlineKeys(ctx.encryption, mesh)
-  }
-
-  /**
-   * A migration of stored rows, one at a time, that never fails: a row that does not decode or
-   * write (corrupt, written by other means, changed meanwhile) is logged and left as it is. Rows
-   * are written as they were, keys sealed, without admission: only the keys change.
-   */
-  async function sealStoredInlineKeys(): Promise<number> {
-    let rewritten = 0
-    let offset: string | undefined
-    do {
-      const page = await store.list('Mesh', {
-        size: 100,
-        ...(offset === undefined ? {} : { offset }),
-      })
-      for (const row of page.items) {
-        try {
-          const stored = decodeStored('Mesh', row)
-          const mesh = await sealed(stored)
-          if (mesh === stored) continue
-          await store.update(
-            { type: 'Mesh', mesh: '', name: row.name },
-            specToJson('Mesh', mesh.spec),
-            row.version
-          )
-          rewritten++
-        } catch (error) {
-          ctx.logger.log('warn', 'inline CA keys of a Mesh not sealed', {
-            mesh: row.name,
-            error: error instanceof Error ? error.message : String(error),
-          })
-        }
-      }
-      offset = page.next
-    } while (offset !== undefined)
-    return rewritten
   }
 
   return {
@@ -366,7 +291,10 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
       ctx.logger.log('info', 'mesh deleted', { mesh: name })
     },
     ensureCas,
-    sealStoredInlineKeys,
+    sealStoredInlineKeys: () =>
+      ctx.encryption === undefined
+        ? Promise.resolve(0)
+        : sealStoredInlineKeys(store, ctx.encryption, ctx.logger),
     withStoredInlineKeys: (mesh, stored) => keepStoredInlineKeys(ctx.encryption, mesh, stored),
     secretGuard,
   }
