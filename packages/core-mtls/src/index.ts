@@ -207,6 +207,14 @@ export {
 export { storedPages } from './managers/store-pages.ts'
 export { meshIsStored, storedMeshNames } from './managers/stored-meshes.ts'
 export { createMemoryInstanceRegistry, type InstanceRegistry } from './ports/instances.ts'
+export {
+  checkListOptions,
+  decodeListCursor,
+  type EngineListChecks,
+  encodeListCursor,
+  type ListCursor,
+  type PageRequest,
+} from './ports/list-options.ts'
 // Ports and in-memory adapters
 export {
   type Clock,

@@ -1,20 +1,24 @@
 /**
- * What the store refuses before any SQL runs, with the memory store's messages where it has them, so
- * that the same bad input gives the same INVALID whatever the adapter. The limits beyond the memory
+ * What the store refuses before any SQL runs, with core's messages where it has them, so that the
+ * same bad input gives the same INVALID whatever the adapter. The limits beyond the memory
  * store's are those of the columns: a name longer than the column, text PostgreSQL cannot store.
  */
-import type { JsonObject, ListOptions, ResourceKey, ResourceType } from '@meshca/core-mtls'
+import type {
+  EngineListChecks,
+  JsonObject,
+  ListOptions,
+  PageRequest,
+  ResourceKey,
+  ResourceType,
+} from '@meshca/core-mtls'
 import {
-  DEFAULT_PAGE_SIZE,
+  checkListOptions as checkCoreListOptions,
   isMeshScoped,
   isResourceType,
-  MAX_PAGE_SIZE,
   MeshcaError,
   ViolationList,
-  validationError,
 } from '@meshca/core-mtls'
-import type { CursorKey } from './cursor.ts'
-import { decodeCursor, storable } from './cursor.ts'
+import { storable, storableCursor } from './cursor.ts'
 import { KEY_COLUMN_LENGTH } from './schema.ts'
 
 /** A spec this large is a mistake, not a resource: Kubernetes objects stop at 1.5 MiB. */
@@ -44,43 +48,21 @@ function checkKeyText(violations: ViolationList, field: string, value: string): 
   }
 }
 
-export interface PageRequest {
-  readonly size: number
-  readonly after: CursorKey | undefined
+/** Core's checks of list options, and those of the columns: text PostgreSQL cannot store. */
+export function checkListOptions(type: ResourceType, options: ListOptions): PageRequest {
+  return checkCoreListOptions(type, options, POSTGRES_LIST_CHECKS)
 }
 
-export function checkListOptions(type: ResourceType, options: ListOptions): PageRequest {
-  const violations = new ViolationList()
-  if (!isResourceType(type)) {
-    violations.add('type', `unknown resource type ${JSON.stringify(type)}`)
-  } else if (options.mesh !== undefined) {
-    if (isMeshScoped(type) && options.mesh === '') violations.add('mesh', 'cannot be empty')
-    if (!isMeshScoped(type) && options.mesh !== '') {
-      violations.add('mesh', 'must be empty for a global resource')
-    }
-    if (!storable(options.mesh)) {
+const POSTGRES_LIST_CHECKS: EngineListChecks = {
+  check(type, options, violations) {
+    if (isResourceType(type) && options.mesh !== undefined && !storable(options.mesh)) {
       violations.add('mesh', 'cannot contain the NUL character or unpaired surrogates')
     }
-  }
-  if (options.nameContains !== undefined && !storable(options.nameContains)) {
-    violations.add('nameContains', 'cannot contain the NUL character or unpaired surrogates')
-  }
-  const size = options.size ?? DEFAULT_PAGE_SIZE
-  if (!Number.isInteger(size)) {
-    violations.add('size', 'Invalid format')
-  } else if (size > MAX_PAGE_SIZE) {
-    violations.add('size', `Invalid page size of ${size}. Maximum page size is ${MAX_PAGE_SIZE}`)
-  } else if (size < 1) {
-    violations.add('size', `Invalid page size of ${size}. Minimum page size is 1`)
-  }
-  // Kuma reads an empty offset as the first page.
-  const after =
-    options.offset === undefined || options.offset === '' ? undefined : decodeCursor(options.offset)
-  if (options.offset !== undefined && options.offset !== '' && after === undefined) {
-    violations.add('offset', 'Invalid format')
-  }
-  if (!violations.isEmpty) throw validationError(violations.violations)
-  return { size, after }
+    if (options.nameContains !== undefined && !storable(options.nameContains)) {
+      violations.add('nameContains', 'cannot contain the NUL character or unpaired surrogates')
+    }
+  },
+  acceptsCursor: storableCursor,
 }
 
 /** The spec as the JSON text to store; INVALID when it is not a JSON object or too large. */

@@ -1,8 +1,9 @@
-import { MeshcaError, validationError } from '../errors.ts'
+import { MeshcaError } from '../errors.ts'
+import type { ListCursor } from '../ports/list-options.ts'
+import { checkListOptions, encodeListCursor } from '../ports/list-options.ts'
 import type { Clock, Logger } from '../ports/runtime.ts'
 import { silentLogger, systemClock } from '../ports/runtime.ts'
 import type {
-  ListOptions,
   ListPage,
   Store,
   StoredResource,
@@ -11,10 +12,8 @@ import type {
   Unsubscribe,
   WatchOptions,
 } from '../ports/store.ts'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../ports/store.ts'
 import type { JsonObject, ResourceKey, ResourceType } from '../resources/types.ts'
 import { isMeshScoped, isResourceType, resourceKeyId } from '../resources/types.ts'
-import { fromBase64, fromUtf8, toBase64, utf8 } from '../util/bytes.ts'
 import { ViolationList } from '../validation.ts'
 
 /**
@@ -142,7 +141,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const last = slice.at(-1)
       const result: ListPage = { items: slice.map(toResource), total: matching.length }
       return last !== undefined && start + slice.length < matching.length
-        ? { ...result, next: encodeCursor(last) }
+        ? { ...result, next: encodeListCursor(last) }
         : result
     },
 
@@ -260,75 +259,7 @@ function checkKey(key: ResourceKey): void {
   violations.throwIfAny()
 }
 
-interface PageRequest {
-  readonly size: number
-  readonly after: CursorKey | undefined
-}
-
-function checkListOptions(type: ResourceType, options: ListOptions): PageRequest {
-  const violations = new ViolationList()
-  if (!isResourceType(type)) {
-    violations.add('type', `unknown resource type ${JSON.stringify(type)}`)
-  } else if (options.mesh !== undefined) {
-    if (isMeshScoped(type) && options.mesh === '') violations.add('mesh', 'cannot be empty')
-    if (!isMeshScoped(type) && options.mesh !== '') {
-      violations.add('mesh', 'must be empty for a global resource')
-    }
-  }
-  const size = options.size ?? DEFAULT_PAGE_SIZE
-  if (!Number.isInteger(size)) {
-    violations.add('size', 'Invalid format')
-  } else if (size > MAX_PAGE_SIZE) {
-    violations.add('size', `Invalid page size of ${size}. Maximum page size is ${MAX_PAGE_SIZE}`)
-  } else if (size < 1) {
-    violations.add('size', `Invalid page size of ${size}. Minimum page size is 1`)
-  }
-  // Kuma reads an empty offset as the first page.
-  const after =
-    options.offset === undefined || options.offset === '' ? undefined : decodeCursor(options.offset)
-  if (after === null) violations.add('offset', 'Invalid format')
-  if (!violations.isEmpty) throw validationError(violations.violations)
-  return { size, after: after ?? undefined }
-}
-
-interface CursorKey {
-  readonly mesh: string
-  readonly name: string
-}
-
-/**
- * The offset names the last item returned rather than its index, so that resources created or
- * deleted between two pages never make a walk skip or repeat the others.
- */
-function encodeCursor(key: CursorKey): string {
-  return toBase64(utf8(JSON.stringify([key.mesh, key.name])))
-    .replaceAll('+', '-')
-    .replaceAll('/', '_')
-    .replace(/=+$/, '')
-}
-
-/** `null` when the text is not a cursor this store made. */
-function decodeCursor(text: string): CursorKey | null {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return null
-  const padded = text
-    .replaceAll('-', '+')
-    .replaceAll('_', '/')
-    .padEnd(Math.ceil(text.length / 4) * 4, '=')
-  const bytes = fromBase64(padded)
-  if (bytes === undefined) return null
-  let decoded: unknown
-  try {
-    decoded = JSON.parse(fromUtf8(bytes))
-  } catch {
-    return null
-  }
-  if (!Array.isArray(decoded) || decoded.length !== 2) return null
-  const [mesh, name] = decoded as unknown[]
-  if (typeof mesh !== 'string' || typeof name !== 'string') return null
-  return { mesh, name }
-}
-
-function compareKeys(a: CursorKey, b: CursorKey): number {
+function compareKeys(a: ListCursor, b: ListCursor): number {
   return compareCodePoints(a.mesh, b.mesh) || compareCodePoints(a.name, b.name)
 }
 
