@@ -17,9 +17,16 @@ let root: string
 let dirs = 0
 const holders: HolderProcess[] = []
 
+/** Each test starts processes that open PGlite: seconds each when idle, far more under load. */
+const PROCESS_TEST_TIMEOUT_MS = 180_000
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'meshca-pglite-lock-'))
-})
+  // Created here, where slowness is no test's fault: creating takes far longer than opening.
+  await mkdir(sharedDataDir(), { recursive: true })
+  const created = await openStore(sharedDataDir())
+  await created.close()
+}, 300_000)
 
 afterEach(async () => {
   // A failed test must not leave its holders holding.
@@ -39,7 +46,8 @@ function newDataDir(): string {
 
 /**
  * The directory of the tests that open PGlite, one after the other: creating a database takes most
- * of a minute on a busy machine, opening an existing one seconds. Each test leaves it unlocked.
+ * of a minute on a busy machine, opening an existing one seconds, so `beforeAll` creates it. Each
+ * test leaves it unlocked.
  */
 function sharedDataDir(): string {
   return join(root, 'shared')
@@ -77,7 +85,7 @@ function lockPid(dir: string): number {
   return (JSON.parse(readFileSync(join(dir, 'meshca.lock'), 'utf8')) as { pid: number }).pid
 }
 
-describe('the PGlite data directory lock', () => {
+describe('the PGlite data directory lock', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('refuses a second process while one holds the directory, and lets one in once it closed', async () => {
     const dir = sharedDataDir()
     const first = await spawnHolder('store', dir)
