@@ -7,11 +7,11 @@ import {
   createMemoryInstanceRegistry,
   createMemoryStore,
   type InstanceRegistry,
+  type Leadership,
   type Logger,
   MeshcaError,
   type Store,
 } from '@meshca/core-mtls'
-import type { Leadership } from '@meshca/rotation-daemon'
 import type { ApiConfig } from './config.ts'
 
 /** PGlite's own folder inside the data directory, beside the key and token files. */

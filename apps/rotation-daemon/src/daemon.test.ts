@@ -9,6 +9,7 @@ import {
   DEFAULT_ORPHAN_GRACE_MS,
   generateEncryptionKey,
   type InstanceRegistry,
+  type Leadership,
   type Logger,
   type LogLevel,
   type MeshcaCore,
@@ -18,12 +19,7 @@ import {
   type Unsubscribe,
 } from '@meshca/core-mtls'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  type Leadership,
-  type RotationDaemon,
-  type RotationDaemonOptions,
-  startRotationDaemon,
-} from './daemon.ts'
+import { type RotationDaemon, type RotationDaemonOptions, startRotationDaemon } from './daemon.ts'
 import { createMetricsRegistry, type MetricsRegistry } from './metrics.ts'
 
 const HOUR = 3600_000

@@ -21,6 +21,7 @@ import {
   type InstanceRegistry,
   isMeshcaError,
   isOnline,
+  type Leadership,
   type Logger,
   type MeshcaCore,
   type MeshInsightSpec,
@@ -31,17 +32,9 @@ import {
   storedMeshNames,
   sweepOrphans,
   systemClock,
-  type Unsubscribe,
 } from '@meshca/core-mtls'
 import { meshInsightOf, withDeadSubscriptionsClosed } from './mesh-insight.ts'
 import { DEFAULT_LATENCY_BUCKETS_SECONDS, type Labels, type MetricsRegistry } from './metrics.ts'
-
-/** What the daemon needs of a leader election (store-postgres's `LeaderElection` fits). */
-export interface Leadership {
-  isLeader(): boolean
-  onChange(listener: (leader: boolean) => void): Unsubscribe
-  stop(): Promise<void>
-}
 
 export const DEFAULT_DAEMON_INTERVAL_MS = 10_000
 /** Three missed heartbeats of the default 5 s: an instance this silent is gone. */

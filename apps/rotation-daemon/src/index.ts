@@ -10,7 +10,6 @@ export {
   DEFAULT_DAEMON_INTERVAL_MS,
   DEFAULT_INSTANCE_TIMEOUT_MS,
   DEFAULT_ORPHAN_SWEEP_INTERVAL_MS,
-  type Leadership,
   type RotationDaemon,
   type RotationDaemonOptions,
   startRotationDaemon,

@@ -207,6 +207,7 @@ export {
 export { storedPages } from './managers/store-pages.ts'
 export { meshIsStored, storedMeshNames } from './managers/stored-meshes.ts'
 export { createMemoryInstanceRegistry, type InstanceRegistry } from './ports/instances.ts'
+export type { Leadership } from './ports/leadership.ts'
 export {
   checkListOptions,
   decodeListCursor,
