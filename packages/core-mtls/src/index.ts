@@ -172,10 +172,9 @@ export {
   createMeshManager,
   type MeshManager,
   type MeshManagerOptions,
-  type MeshUpdateOptions,
-  type MeshValidation,
   type MeshWriteResult,
 } from './managers/mesh-manager.ts'
+export type { MeshUpdateOptions, MeshValidation } from './managers/mesh-validation.ts'
 export {
   createMeshcaCore,
   type MeshcaCore,

@@ -98,8 +98,20 @@ async function removeWritten(secrets: SystemSecretAccess, written: readonly Writ
   return removed
 }
 
+/** Creates the missing CA material of every backend of `spec`, the Mesh `mesh`, in order. */
+export async function ensureMeshCas(
+  caBackends: CaBackendRegistry,
+  ctx: CaContext,
+  mesh: string,
+  spec: MeshSpec
+): Promise<void> {
+  for (const backend of spec.mtls?.backends ?? []) {
+    await caBackendFor(caBackends, backend.type).ensure(ctx, mesh, backend)
+  }
+}
+
 /**
- * Creates the missing CA material of every backend of the Mesh `mesh` (as `MeshManager.ensureCas`),
+ * Creates the missing CA material of every backend of the Mesh `mesh` (as `ensureMeshCas`),
  * then, if anything was written or a backend failed, checks that the Mesh is still stored; if it is
  * not, removes what was written and reports `meshDeleted` instead of a failure.
  */
@@ -113,9 +125,7 @@ export async function reconcileMeshCas(
   const ctx: CaContext = { ...options.ctx, secrets: recordingSecrets(options.secrets, written) }
   let failure: { readonly error: unknown } | undefined
   try {
-    for (const backend of spec.mtls?.backends ?? []) {
-      await caBackendFor(caBackends, backend.type).ensure(ctx, mesh, backend)
-    }
+    await ensureMeshCas(caBackends, ctx, mesh, spec)
   } catch (error) {
     failure = { error }
   }
