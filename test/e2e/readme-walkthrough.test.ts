@@ -19,7 +19,7 @@ function walkthroughScript(): string {
   if (!block) throw new Error('the README has no walkthrough block')
   return block
     .replaceAll('npx meshca', `node ${join(REPO, 'apps/cli/bin/meshca.mjs')}`)
-    .replaceAll('../shared/spec/examples/sample-ca-openssl.sh', examplePath('sample-ca-openssl.sh'))
+    .replaceAll('docs/examples/sample-ca-openssl.sh', examplePath('sample-ca-openssl.sh'))
 }
 
 describe('README walkthrough', () => {

@@ -1,11 +1,10 @@
-/** The product brief's examples: `shared/spec/examples` beside the repository, or MESHCA_EXAMPLES_DIR. */
+/** The product brief's examples: `docs/examples` in the repository, or MESHCA_EXAMPLES_DIR. */
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const EXAMPLES_DIR =
-  process.env.MESHCA_EXAMPLES_DIR ??
-  fileURLToPath(new URL('../../../shared/spec/examples', import.meta.url))
+  process.env.MESHCA_EXAMPLES_DIR ?? fileURLToPath(new URL('../../docs/examples', import.meta.url))
 
 export function readExample(file: string): string {
   if (!existsSync(EXAMPLES_DIR)) {

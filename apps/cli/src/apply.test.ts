@@ -9,7 +9,7 @@ import { parseVars, renderTemplate } from './template.ts'
 
 const examples =
   process.env.MESHCA_EXAMPLES_DIR ??
-  fileURLToPath(new URL('../../../../shared/spec/examples', import.meta.url))
+  fileURLToPath(new URL('../../../docs/examples', import.meta.url))
 
 function io(stdin = '') {
   const out: string[] = []
