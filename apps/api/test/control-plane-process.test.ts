@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readExample } from './support/examples.ts'
 import { buildForNode, exitOf, runEntry, startControlPlane } from './support/process.ts'
 
-describe('the control plane process', () => {
+// Several control plane processes start one after the other, the first creating a PGlite
+// database: seconds each when idle, far more on a loaded machine. A hang still fails.
+describe('the control plane process', { timeout: 240_000 }, () => {
   let dataDir: string
   beforeAll(() => {
     buildForNode()

@@ -36,7 +36,9 @@ function meshWithBuiltinCa(name: string): string {
   })
 }
 
-describe('two processes on one PGlite data directory', () => {
+// Several control plane processes start one after the other, the first creating a PGlite
+// database: seconds each when idle, far more on a loaded machine. A hang still fails.
+describe('two processes on one PGlite data directory', { timeout: 240_000 }, () => {
   let dataDir: string
   beforeAll(() => {
     buildForNode()
