@@ -33,7 +33,7 @@ import { isMeshcaError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
 import type { MeshSpec } from '../resources/mesh.ts'
 import { bytesEqual } from '../util/bytes.ts'
-import type { SystemSecretAccess } from './secret-manager.ts'
+import type { SystemSecretAccess } from './sealed-secrets.ts'
 import { meshIsStored } from './stored-meshes.ts'
 
 export interface CaReconcileOptions {

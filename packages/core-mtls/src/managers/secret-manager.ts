@@ -1,9 +1,12 @@
-import type { SecretAccess, StoredSecret } from '../ca/ca-backend.ts'
 import type { Violation } from '../errors.ts'
 import { MeshcaError, validationError } from '../errors.ts'
-import type { ListOptions, Store, StoredResource } from '../ports/store.ts'
-import type { JsonObject, ResourceKey } from '../resources/types.ts'
+import type { ListOptions, Store } from '../ports/store.ts'
 import { type AtRestEncryption, createAtRestEncryption } from './at-rest-encryption.ts'
+import {
+  createSealedSecrets,
+  type SecretRecord,
+  type SystemSecretAccess,
+} from './sealed-secrets.ts'
 import { systemSecretViolations } from './system-secret-checks.ts'
 
 /**
@@ -21,29 +24,13 @@ export interface SecretGuard {
   validateChange(mesh: string, name: string, data: Uint8Array): Promise<readonly Violation[]>
 }
 
-export interface SecretRecord extends StoredSecret {
-  readonly mesh: string
-  readonly name: string
-  readonly creationTime: Date
-  readonly modificationTime: Date
-}
+export type { SecretRecord, SystemSecretAccess } from './sealed-secrets.ts'
 
 export interface SecretPage {
   /** Ordered by (mesh, name), as the store lists. */
   readonly items: readonly SecretRecord[]
   readonly total: number
   readonly next?: string
-}
-
-/**
- * Secrets for the control plane's own writes: CA backends creating or repairing their material
- * and the MeshManager's cascade. These skip the guard, which protects meshes from users' edits:
- * a CA backend writes for a mesh that is not stored yet, and a cascade runs after the mesh is
- * gone.
- */
-export interface SystemSecretAccess extends SecretAccess {
-  get(mesh: string, name: string): Promise<SecretRecord | undefined>
-  delete(mesh: string, name: string, expectedVersion?: string): Promise<void>
 }
 
 /**
@@ -72,43 +59,8 @@ export function createSecretManager(options: SecretManagerOptions): SecretManage
   const { store, crypto, guard } = options
   const encryption = options.encryption ?? createAtRestEncryption(options.encryptionKey, crypto)
 
-  async function seal(mesh: string, name: string, data: Uint8Array): Promise<JsonObject> {
-    return { encrypted: await encryption.seal(data, secretBinding(mesh, name)) }
-  }
-
-  async function open(resource: StoredResource): Promise<SecretRecord> {
-    const { mesh, name } = resource
-    const what = describeSecret(mesh, name)
-    const text = resource.spec.encrypted
-    if (Object.keys(resource.spec).length !== 1 || typeof text !== 'string') {
-      throw new MeshcaError('CORRUPTED', `${what} is not in the encrypted format`)
-    }
-    return {
-      mesh,
-      name,
-      data: await encryption.open(text, secretBinding(mesh, name), what),
-      version: resource.version,
-      creationTime: resource.creationTime,
-      modificationTime: resource.modificationTime,
-    }
-  }
-
-  const system: SystemSecretAccess = {
-    async get(mesh, name) {
-      const resource = await store.get(secretKey(mesh, name))
-      return resource === undefined ? undefined : open(resource)
-    },
-    async create(mesh, name, data) {
-      await store.create(secretKey(mesh, name), await seal(mesh, name, data))
-    },
-    async update(mesh, name, data, expectedVersion) {
-      const spec = await seal(mesh, name, data)
-      await store.update(secretKey(mesh, name), spec, expectedVersion)
-    },
-    async delete(mesh, name, expectedVersion) {
-      await store.delete(secretKey(mesh, name), expectedVersion)
-    },
-  }
+  const sealed = createSealedSecrets(store, encryption)
+  const { open, ...system } = sealed
 
   async function requireMesh(mesh: string): Promise<void> {
     // An empty mesh is the store's INVALID to report, not a mesh that could be missing.
@@ -177,17 +129,4 @@ export function createSecretManager(options: SecretManagerOptions): SecretManage
 /** Kuma's message, word for word (spec §2.5). */
 function inUseMessage(mesh: string, name: string, backend: string): string {
   return `The secret "${name}" that you are trying to remove is currently in use in Mesh "${mesh}" in mTLS backend "${backend}". Please remove the reference from the "${backend}" backend before removing the secret.`
-}
-
-function secretKey(mesh: string, name: string): ResourceKey {
-  return { type: 'Secret', mesh, name }
-}
-
-function describeSecret(mesh: string, name: string): string {
-  return `Secret ${JSON.stringify(name)} of mesh ${JSON.stringify(mesh)}`
-}
-
-/** A ciphertext copied under another name or mesh no longer decrypts. */
-function secretBinding(mesh: string, name: string): readonly string[] {
-  return ['meshca/secret/v1', mesh, name]
 }
