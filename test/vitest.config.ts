@@ -8,8 +8,10 @@ export default defineConfig({
   test: {
     include: ['e2e/**/*.test.ts', 'hostile/**/*.test.ts'],
     fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Whole flows across real processes, which a loaded machine slows many times over; none of
+    // these bounds is a speed assertion, only a guard against a hang.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     reporters: resultsDir ? ['default', 'json'] : ['default'],
     ...(resultsDir ? { outputFile: { json: `${resultsDir}/e2e.json` } } : {}),
   },

@@ -215,7 +215,8 @@ describe('data plane identities with real processes', () => {
     const table = await meshca(cp, ['inspect', 'dataplanes'])
     const row = table.stdout.split('\n').find((line) => line.startsWith('default   web-1'))
     expect(row?.split(/ {3,}/).slice(3, 4)).toEqual(['Online'])
-    expect(row?.split(/ {3,}/)[10]).toBe(String(before + 1))
+    // Read later than the insight above: a certificate of this lifetime may have rotated again.
+    expect(Number(row?.split(/ {3,}/)[10])).toBeGreaterThanOrEqual(before + 1)
   })
 
   it('completes mTLS handshakes between two data planes, and refuses another mesh’s certificate', async () => {

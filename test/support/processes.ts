@@ -55,7 +55,7 @@ export function removeDir(dir: string): void {
 
 export function startControlPlane(
   options: { dataDir: string; args?: readonly string[] },
-  timeoutMs = 60_000
+  timeoutMs = 120_000
 ): Promise<ControlPlane> {
   return startProcess(API_ENTRY, options, /API listening on (http:\/\/\S+)/, timeoutMs)
 }
@@ -63,7 +63,7 @@ export function startControlPlane(
 /** `npm run daemon`: the rotation daemon alone, no API. */
 export function startDaemon(
   options: { dataDir: string; args?: readonly string[] },
-  timeoutMs = 60_000
+  timeoutMs = 120_000
 ): Promise<ControlPlane> {
   return startProcess(DAEMON_ENTRY, options, /rotation daemon (started)/, timeoutMs)
 }

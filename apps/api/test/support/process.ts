@@ -55,7 +55,7 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
 
 export async function startControlPlane(
   args: readonly string[],
-  timeoutMs = 60_000
+  timeoutMs = 120_000
 ): Promise<RunningControlPlane> {
   const child = runEntry(args)
   let output = ''
