@@ -14,7 +14,7 @@ export type SignerKind = (typeof SIGNER_KINDS)[number]
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
 
-/** Where the key that encrypts Secrets at rest comes from (decision 13). */
+/** Where the key that encrypts Secrets at rest comes from (decision 13 of docs/decisions.md). */
 export type SecretKeySource =
   /** `MESHCA_SECRET_KEY`: base64 of 32 bytes. */
   | { readonly kind: 'env'; readonly base64: string }
@@ -72,7 +72,8 @@ export const DEFAULT_METRICS_PORT = 5680
 export const DEFAULT_SIGNER_KEY_POOL = 256
 /**
  * Enough to keep the threads busy through a burst, few enough that the last one waits tens of
- * seconds, not minutes: a data plane retrying after `Retry-After` beats one whose request timed out.
+ * seconds, not minutes: a data plane retrying after `Retry-After` beats one whose request timed
+ * out.
  */
 export const DEFAULT_SIGNER_MAX_QUEUE = 512
 export const DEFAULT_DAEMON_INTERVAL = '10s'

@@ -1,7 +1,7 @@
 /**
- * The key that encrypts Secrets at rest (decision 13): from MESHCA_SECRET_KEY, from a file, or, on the
- * embedded default, from `<data dir>/secret.key`, created with mode 0600 on first start. Messages
- * never include what a key file holds.
+ * The key that encrypts Secrets at rest (decision 13 of docs/decisions.md): from MESHCA_SECRET_KEY,
+ * from a file, or, on the embedded default, from `<data dir>/secret.key`, created with mode 0600 on
+ * first start. Messages never include what a key file holds.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'

@@ -113,7 +113,7 @@ describe('POST /meshes/{mesh}/dataplanes/{name}/identity', () => {
     expect((await insightOf(h, 'plain', 'web-1'))?.mTLS).toBeUndefined()
   })
 
-  describe('authentication (data plane tokens, spec §11)', () => {
+  describe('authentication (data plane tokens, docs/kuma-compatibility.md §11)', () => {
     it('refuses a request without a valid data plane token with a 401', async () => {
       const h = harness()
       const token = await meshWithWeb(h)
@@ -194,7 +194,7 @@ describe('POST /meshes/{mesh}/dataplanes/{name}/identity', () => {
     })
   })
 
-  describe('the CSR flow (decision 17)', () => {
+  describe('the CSR flow (decision 17 of docs/decisions.md)', () => {
     it('certifies the data plane’s own key and returns no private key', async () => {
       const h = harness()
       const token = await meshWithWeb(h)

@@ -19,7 +19,10 @@ import { createHarness, errorBody, type Harness, secretBody } from './support/ha
 import { type OpensslCa, renewedCa, selfSignedCa } from './support/openssl.ts'
 
 const WEB = { 'kuma.io/service': ['web'] }
-/** What `openssl verify -x509_strict` wants of a root (the brief's recipe leaves CA:TRUE non-critical). */
+/**
+ * What `openssl verify -x509_strict` wants of a root (the brief's recipe leaves CA:TRUE
+ * non-critical).
+ */
 const STRICT_CA = [
   'basicConstraints=critical,CA:TRUE',
   'keyUsage=critical,keyCertSign,cRLSign',
@@ -299,7 +302,8 @@ describe('GET /meshes/{mesh}/dataplanes/{name}/identity/stream', () => {
 
   it('does not miss a Mesh change made while the first identity is being signed', async () => {
     const inline = createInlineSigner()
-    // Armed before the stream opens: its first signing waits, and says so, until the test lets it go.
+    // Armed before the stream opens: its first signing waits, and says so, until the test lets it
+    // go.
     let hold: { started: () => void; released: Promise<void> } | undefined
     const signer: Signer = {
       generateKeyPair: (keyType) => inline.generateKeyPair(keyType),
@@ -388,7 +392,7 @@ describe('GET /meshes/{mesh}/dataplanes/{name}/identity/stream', () => {
     return (await openStream(h, 'prov', 'web-1', token)).events
   }
 
-  it('re-issues identity and bundle when a provided CA’s Secret is renewed (decision 10)', async () => {
+  it('re-issues identity and bundle when a provided CA’s Secret is renewed (decision 10 of docs/decisions.md)', async () => {
     const h = harness()
     const first = selfSignedCa('first', STRICT_CA)
     const renewed = renewedCa(first, 'first', STRICT_CA)

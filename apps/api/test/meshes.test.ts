@@ -175,7 +175,7 @@ describe('Mesh routes', () => {
     expect(cert('ca-1')).not.toEqual(cert('ca-2'))
   })
 
-  it('returns decision 5 warnings in the x-meshca-warnings header', async () => {
+  it('returns the warnings of decision 5 (docs/decisions.md) in the x-meshca-warnings header', async () => {
     const h = createHarness()
     await h.put('/meshes/m1', { type: 'Mesh', name: 'm1' })
     const ca = selfSignedCa('Warned', [

@@ -33,7 +33,7 @@ describe('Secret routes', () => {
     expect(JSON.stringify(row?.spec)).not.toContain(Buffer.from('plain text').toString('base64'))
   })
 
-  it('refuses writes in a mesh that does not exist (decision 15)', async () => {
+  it('refuses writes in a mesh that does not exist (decision 15 of docs/decisions.md)', async () => {
     const h = createHarness()
     const response = await h.put('/meshes/nope/secrets/sec-1', secretBody('nope', 'sec-1', 'x'))
     expect(response.status).toBe(400)

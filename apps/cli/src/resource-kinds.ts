@@ -21,7 +21,7 @@ export function resourceTypeOf(name: string): ResourceType | undefined {
   return ALIASES[name]
 }
 
-/** The REST path of one resource or of a list (spec §9.1). */
+/** The REST path of one resource or of a list (docs/kuma-compatibility.md §9.1). */
 export function resourcePath(type: ResourceType, mesh: string, name?: string): string {
   const descriptor = RESOURCE_TYPES[type]
   const base =

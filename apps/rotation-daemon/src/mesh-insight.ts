@@ -1,7 +1,7 @@
 /**
  * The pure parts of the daemon's bookkeeping: which subscriptions a dead instance left open, and
- * the per-mesh statistics of `MeshInsight` (spec §7.2: Kuma's resyncer counts data planes by status,
- * and by issued and supported backend among those whose insight has `mTLS`).
+ * the per-mesh statistics of `MeshInsight` (docs/kuma-compatibility.md §7.2: Kuma's resyncer counts
+ * data planes by status, and by issued and supported backend among those whose insight has `mTLS`).
  */
 import {
   type DataplaneInsightSpec,

@@ -134,7 +134,7 @@ describe('builtin CAs', () => {
     expect(rotateAfter).toBeLessThan(0.85 * 86_400_000)
   })
 
-  it('ECDSA root with ECDSA leaves (decision 16); default lifetime is 30 days (decision 1)', async () => {
+  it('ECDSA root with ECDSA leaves (decision 16 of docs/decisions.md); default lifetime is 30 days (decision 1 of docs/decisions.md)', async () => {
     const ctx = testCaContext()
     const backend: CaBackendSpec = {
       name: 'ec',
@@ -171,7 +171,7 @@ describe('builtin CAs', () => {
     expect(result.output).toMatch(/unable to get local issuer certificate/)
   })
 
-  it('the bundle holds every backend’s root while the enabled one signs (decision 3)', async () => {
+  it('the bundle holds every backend’s root while the enabled one signs (decision 3 of docs/decisions.md)', async () => {
     const ctx = testCaContext()
     const a: CaBackendSpec = { name: 'ca-1', type: 'builtin' }
     const b: CaBackendSpec = { name: 'ca-2', type: 'builtin' }
@@ -221,7 +221,7 @@ describe('provided CAs', () => {
     expectLeafProfile(id, 'Digital Signature, Key Encipherment, Key Agreement')
   })
 
-  it('a two-level chain: the chain carries the intermediate, a verifier holding only the root accepts it (decision 21)', async () => {
+  it('a two-level chain: the chain carries the intermediate, a verifier holding only the root accepts it (decision 21 of docs/decisions.md)', async () => {
     const ctx = providedContext(chain.intermediatePem + chain.rootPem, chain.intermediateKeyPem)
     const id = await issueFor(ctx, meshWith(provided))
     const certs = id.certificateChainPem.match(/-----BEGIN CERTIFICATE-----/g) ?? []
@@ -250,7 +250,7 @@ describe('provided CAs', () => {
   })
 })
 
-describe('CSR flow (decision 17)', () => {
+describe('CSR flow (decision 17 of docs/decisions.md)', () => {
   const backend: CaBackendSpec = { name: 'ca-1', type: 'builtin' }
 
   function csr(newkey: string[], subjectAltName: string): { csr: string; key: string } {

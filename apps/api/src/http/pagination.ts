@@ -1,6 +1,7 @@
 /**
- * Kuma's list pagination (spec §9.2): `size` (default 100, at most 1000) and an opaque `offset`;
- * responses are `{total, items, next}` with `next` the absolute URL of the following page or `null`.
+ * Kuma's list pagination (docs/kuma-compatibility.md §9.2): `size` (default 100, at most 1000) and
+ * an opaque `offset`; responses are `{total, items, next}` with `next` the absolute URL of the
+ * following page or `null`.
  */
 import {
   DEFAULT_PAGE_SIZE,
@@ -92,8 +93,8 @@ export interface Page<T> {
 }
 
 /**
- * A list route: page and `name` (substring) from the query, the store's listing, Kuma's body. `list`
- * receives the store options; `toJson` renders one item.
+ * A list route: page and `name` (substring) from the query, the store's listing, Kuma's body.
+ * `list` receives the store options; `toJson` renders one item.
  */
 export async function listResponse<T>(
   c: Context<AppEnv>,

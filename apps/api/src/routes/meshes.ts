@@ -17,10 +17,16 @@ import { retryLostRaces } from '../http/retry.ts'
 import { TITLES } from '../http/titles.ts'
 import type { RouteDeps } from './route-deps.ts'
 
-/** Response header carrying decision 5's warnings: a JSON array of `{field, message}`. */
+/**
+ * Response header carrying the warnings of decision 5 of docs/decisions.md: a JSON array of
+ * `{field, message}`.
+ */
 export const WARNINGS_HEADER = 'x-meshca-warnings'
 
-/** Query parameter for disaster recovery: switch `enabledBackend` although data planes lag (decision 4). */
+/**
+ * Query parameter for disaster recovery: switch `enabledBackend` although data planes lag (decision
+ * 4 of docs/decisions.md).
+ */
 export const UNSAFE_SWITCH_PARAM = 'allowUnsafeBackendSwitch'
 
 export function meshRoutes(deps: RouteDeps): Hono<AppEnv> {

@@ -1,6 +1,7 @@
 /**
- * Secrets: admin-only for every verb (spec §9.4), encrypted at rest, written only in an existing mesh
- * and not deleted or changed under a CA that uses them (the SecretManager's guard).
+ * Secrets: admin-only for every verb (docs/kuma-compatibility.md §9.4), encrypted at rest, written
+ * only in an existing mesh and not deleted or changed under a CA that uses them (the
+ * SecretManager's guard).
  */
 import { Hono } from 'hono'
 import type { AppEnv } from '../context.ts'

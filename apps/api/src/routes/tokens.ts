@@ -24,7 +24,8 @@ export function tokenRoutes(deps: RouteDeps): Hono<AppEnv> {
     c.set('errorTitle', TITLES.token)
     requireAdminToGenerate(c, 'dataplane tokens')
     const request = parseDataplaneTokenRequest(await readBody(c))
-    // The signing key is a Secret of the mesh: no mesh, no key, no token (decision 15).
+    // The signing key is a Secret of the mesh: no mesh, no key, no token (decision 15 of
+    // docs/decisions.md).
     if ((await deps.core.meshes.get(request.mesh)) === undefined) {
       throw new MeshcaError('MESH_NOT_FOUND', 'Mesh is not found', {
         violations: [{ field: 'mesh', message: `mesh of name ${request.mesh} is not found` }],

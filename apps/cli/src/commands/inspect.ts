@@ -47,7 +47,7 @@ export const INSPECT_DATAPLANES_HEADER = [
   'NOTES',
 ]
 
-/** One row of `inspect dataplanes` from a DataplaneOverview (spec §8.1). */
+/** One row of `inspect dataplanes` from a DataplaneOverview (docs/kuma-compatibility.md §8.1). */
 export function inspectRow(overview: unknown, now: Date): string[] {
   const item = obj(overview)
   const dataplane = obj(item.dataplane)

@@ -75,7 +75,10 @@ function stateOf(data: MemoryStoreData): SharedState {
   return state
 }
 
-/** The in-process store of the single-process default and of unit tests (spec §10.1). */
+/**
+ * The in-process store of the single-process default and of unit tests (docs/kuma-compatibility.md
+ * §10.1).
+ */
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const clock = options.clock ?? systemClock
   const logger = options.logger ?? silentLogger

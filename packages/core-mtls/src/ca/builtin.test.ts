@@ -32,7 +32,7 @@ describe('builtin CA validation', () => {
     ).toEqual([])
   })
 
-  it('rejects an upper-case name (Kuma golden, decision 7 path)', async () => {
+  it('rejects an upper-case name (Kuma golden, the path of decision 7 of docs/decisions.md)', async () => {
     expect(await validate(backend('builtinCA'))).toEqual([
       { field: 'name', message: '"builtinCA" name must be valid dns name' },
     ])
@@ -52,7 +52,7 @@ describe('builtin CA validation', () => {
     expect(await validate(backend(''))).toEqual([{ field: 'name', message: 'cannot be empty' }])
   })
 
-  it('validates RSAbits and expiration at admission (decision 8)', async () => {
+  it('validates RSAbits and expiration at admission (decision 8 of docs/decisions.md)', async () => {
     expect(
       await validate(backend('ca-1', { caCert: { RSAbits: 1024, expiration: '1h30m' } }))
     ).toEqual([
@@ -115,8 +115,8 @@ describe('builtin CA material', () => {
     expect(node.verify(node.publicKey)).toBe(true)
     const notBefore = new Date(node.validFrom).getTime()
     const notAfter = new Date(node.validTo).getTime()
-    // Ten seconds before the clock read after the key was made (the key may take seconds on a loaded
-    // machine), truncated to whole seconds.
+    // Ten seconds before the clock read after the key was made (the key may take seconds on a
+    // loaded machine), truncated to whole seconds.
     expect(notBefore).toBeLessThanOrEqual(after - 10_000)
     expect(notBefore).toBeGreaterThanOrEqual(before - 11_000)
     expect(Math.round((notAfter - before) / 86_400_000)).toBe(3650)
@@ -135,7 +135,7 @@ describe('builtin CA material', () => {
     expect(await secretText(ctx, 'default', builtinCertSecretName('default', 'ca-1'))).toBe(first)
   })
 
-  it('gives every builtin backend its own pair (decision 2)', async () => {
+  it('gives every builtin backend its own pair (decision 2 of docs/decisions.md)', async () => {
     const ctx = testCaContext()
     await builtinCaBackend.ensure(ctx, 'default', backend('ca-1'))
     await builtinCaBackend.ensure(ctx, 'default', backend('ca-2'))
@@ -145,7 +145,7 @@ describe('builtin CA material', () => {
     expect(a.trustBundlePem).not.toBe(b.trustBundlePem)
   })
 
-  it('creates an ECDSA root when asked (decision 16)', async () => {
+  it('creates an ECDSA root when asked (decision 16 of docs/decisions.md)', async () => {
     const ctx = testCaContext()
     await builtinCaBackend.ensure(ctx, 'm1', backend('ec', { caCert: { keyType: 'ECDSA_P256' } }))
     const text = certificateText(await secretText(ctx, 'm1', 'm1.ca-builtin-cert-ec'))
@@ -154,7 +154,7 @@ describe('builtin CA material', () => {
     expect(text).toContain('URI:spiffe://m1')
   })
 
-  it('repairs a half pair from the key that exists (decision 11)', async () => {
+  it('repairs a half pair from the key that exists (decision 11 of docs/decisions.md)', async () => {
     const ctx = testCaContext()
     await builtinCaBackend.ensure(ctx, 'default', backend('ca-1'))
     const keyName = builtinKeySecretName('default', 'ca-1')
@@ -166,7 +166,7 @@ describe('builtin CA material', () => {
     await expect(builtinCaBackend.load(ctx, 'default', backend('ca-1'))).resolves.toBeDefined()
   })
 
-  it('repairs a certificate left without its key with a coherent new pair (decision 11)', async () => {
+  it('repairs a certificate left without its key with a coherent new pair (decision 11 of docs/decisions.md)', async () => {
     const ctx = testCaContext()
     const orphan = await createBuiltinRoot(ctx, 'default', 'RSA_2048', 3600_000)
     await ctx.secrets.create(
@@ -211,7 +211,7 @@ describe('builtin CA material', () => {
     })
   })
 
-  it('ends with exactly one pair when several control planes create the CA at once (decision 12)', async () => {
+  it('ends with exactly one pair when several control planes create the CA at once (decision 12 of docs/decisions.md)', async () => {
     const secrets = memorySecretAccess()
     const contexts = Array.from({ length: 4 }, () => testCaContext({ secrets }))
     await Promise.all(

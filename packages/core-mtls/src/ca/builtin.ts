@@ -37,7 +37,10 @@ export const BUILTIN_CA_TYPE = 'builtin'
 /** Kuma's default root lifetime: 10 years of 365 days. */
 export const DEFAULT_CA_LIFETIME_MS = 10 * 365 * 24 * 3600 * 1000
 
-/** Accepted RSA root sizes (decision 8): what WebCrypto and every TLS stack handle. */
+/**
+ * Accepted RSA root sizes (decision 8 of docs/decisions.md): what WebCrypto and every TLS stack
+ * handle.
+ */
 export const BUILTIN_RSA_BITS = [2048, 3072, 4096, 8192] as const
 
 export function builtinCertSecretName(mesh: string, backend: string): string {
@@ -160,7 +163,7 @@ function configOrThrow(mesh: string, backend: CaBackendSpec): ParsedConfig {
   return parsed
 }
 
-/** Creates a self-signed root with Kuma's profile (spec §3.2). */
+/** Creates a self-signed root with Kuma's profile (docs/kuma-compatibility.md §3.2). */
 export async function createBuiltinRoot(
   ctx: Pick<CaContext, 'crypto' | 'clock'>,
   mesh: string,
@@ -283,11 +286,11 @@ function isRace(error: unknown): boolean {
 }
 
 /**
- * Makes sure the backend's key and certificate Secrets exist and belong together (decisions 11, 12).
- * The key is the anchor: it is written first, and a certificate is only ever (re)made from the
- * stored key. Two instances racing end with the one pair that won; a half pair left by an older
- * control plane or a hand edit is repaired from the key that exists, or with a new key when only
- * the certificate is left (a certificate without its key cannot sign anything).
+ * Makes sure the backend's key and certificate Secrets exist and belong together (decisions 11 and
+ * 12 of docs/decisions.md). The key is the anchor: it is written first, and a certificate is only
+ * ever (re)made from the stored key. Two instances racing end with the one pair that won; a half
+ * pair left by an older control plane or a hand edit is repaired from the key that exists, or with
+ * a new key when only the certificate is left (a certificate without its key cannot sign anything).
  */
 async function ensureBuiltin(ctx: CaContext, mesh: string, backend: CaBackendSpec): Promise<void> {
   const config = configOrThrow(mesh, backend)

@@ -40,7 +40,8 @@ export interface LoadedCa {
   readonly signing: SigningCa
   /**
    * DER of the CA certificates a data plane sends after its leaf: every certificate of the CA that
-   * is not self-signed, the signing one first, up to and not including the root (decision 21).
+   * is not self-signed, the signing one first, up to and not including the root (decision 21 of
+   * docs/decisions.md).
    */
   readonly intermediates: readonly Uint8Array[]
   /** PEM this backend contributes to the mesh's trust bundle (Kuma: the whole cert data, as is). */
@@ -54,7 +55,10 @@ export interface LoadedCa {
   readonly validity: { readonly notBefore: Date; readonly notAfter: Date }
 }
 
-/** Errors reject the Mesh; warnings are returned with the successful response (decision 5). */
+/**
+ * Errors reject the Mesh; warnings are returned with the successful response (decision 5 of
+ * docs/decisions.md).
+ */
 export interface BackendValidation {
   readonly violations: readonly Violation[]
   readonly warnings: readonly Violation[]
@@ -69,7 +73,10 @@ export interface CaBackend {
   validate(ctx: CaContext, mesh: string, backend: CaBackendSpec): Promise<BackendValidation>
   /** Creates missing CA material (builtin); a no-op where the user provides it. Idempotent. */
   ensure(ctx: CaContext, mesh: string, backend: CaBackendSpec): Promise<void>
-  /** Names of the mesh's Secrets this backend reads (the delete guard of spec §2.5). */
+  /**
+   * Names of the mesh's Secrets this backend reads (the delete guard of docs/kuma-compatibility.md
+   * §2.5).
+   */
   usedSecrets(mesh: string, backend: CaBackendSpec): string[]
   load(ctx: CaContext, mesh: string, backend: CaBackendSpec): Promise<LoadedCa>
 }

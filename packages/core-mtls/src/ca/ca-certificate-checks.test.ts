@@ -119,7 +119,7 @@ describe('validateCaKeyPair: bounded work', () => {
   })
 })
 
-describe('validateCaKeyPair: Kuma’s per-certificate rules (spec §4.3) at cert[i]', () => {
+describe('validateCaKeyPair: Kuma’s per-certificate rules (docs/kuma-compatibility.md §4.3) at cert[i]', () => {
   it('reports a missing CA flag', async () => {
     const ca = openssl.root('No CA flag', { extensions: ['keyUsage=critical,keyCertSign,cRLSign'] })
     expect(await validate(ca.certPem, ca.keyPem)).toEqual({
@@ -184,7 +184,7 @@ describe('validateCaKeyPair: Kuma’s per-certificate rules (spec §4.3) at cert
     })
   })
 
-  it('only warns about digitalSignature and keyEncipherment (decision 5)', async () => {
+  it('only warns about digitalSignature and keyEncipherment (decision 5 of docs/decisions.md)', async () => {
     const ca = openssl.root('Leaf usages', {
       extensions: [
         'basicConstraints=critical,CA:TRUE',
@@ -320,7 +320,7 @@ describe('validateCaKeyPair: the key pair (X509KeyPair messages at cert)', () =>
   })
 })
 
-describe('validateCaKeyPair: decision 9', () => {
+describe('validateCaKeyPair: decision 9 of docs/decisions.md', () => {
   it('reports a later certificate that does not parse at cert[i]', async () => {
     const garbage = encodePem('CERTIFICATE', new TextEncoder().encode('test'))
     expect(await validate(root.certPem + garbage, root.keyPem)).toEqual({
@@ -496,7 +496,7 @@ describe('the brief’s intermediate-chain.pem (no key: cert-side checks only)',
   })
 })
 
-describe('loadCaKeyPair (decision 10)', () => {
+describe('loadCaKeyPair (decision 10 of docs/decisions.md)', () => {
   it('returns the parsed pair of a good chain', async () => {
     const pair = await loadCaKeyPair(
       crypto,

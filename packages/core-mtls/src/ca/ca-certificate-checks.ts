@@ -19,8 +19,9 @@ import { decodePem, type PemBlock } from './pem.ts'
 import { type ParsedPrivateKey, parsePrivateKeyPem } from './private-key.ts'
 
 /*
- * Checks of a provided CA (spec §4.1 and decision 9). Field paths are relative to the backend's
- * `conf`: `cert` for the key pair as a whole, `cert[i]` for the i-th certificate of the file.
+ * Checks of a provided CA (docs/kuma-compatibility.md §4.1 and decision 9 of docs/decisions.md).
+ * Field paths are relative to the backend's `conf`: `cert` for the key pair as a whole, `cert[i]`
+ * for the i-th certificate of the file.
  */
 
 export const CA_FLAG_NOT_SET =
@@ -52,7 +53,7 @@ const ID_ED25519 = '1.3.101.112'
 
 export interface CaCheckResult {
   readonly violations: readonly Violation[]
-  /** Requirement 4 of the provided CA (decision 5): reported, not rejected. */
+  /** Requirement 4 of the provided CA (decision 5 of docs/decisions.md): reported, not rejected. */
   readonly warnings: readonly Violation[]
 }
 
@@ -272,9 +273,9 @@ export async function isSelfSigned(crypto: Crypto, cert: CaCertificate): Promise
 }
 
 /**
- * Decision 9: certificate i must be issued by certificate i+1 (its issuer is the next one's subject
- * and the next one's key verifies its signature). The last certificate is not required to be
- * self-signed: Kuma accepts a file that stops at an intermediate.
+ * Decision 9 of docs/decisions.md: certificate i must be issued by certificate i+1 (its issuer is
+ * the next one's subject and the next one's key verifies its signature). The last certificate is
+ * not required to be self-signed: Kuma accepts a file that stops at an intermediate.
  */
 export async function checkChainLinks(
   crypto: Crypto,
@@ -317,7 +318,10 @@ export function checkPathLengths(certificates: readonly CaCertificate[]): Violat
   return violations
 }
 
-/** RSA keys under 2048 bits anywhere in the chain: peers at OpenSSL's default security level refuse them. */
+/**
+ * RSA keys under 2048 bits anywhere in the chain: peers at OpenSSL's default security level refuse
+ * them.
+ */
 export async function checkKeyStrengths(
   crypto: Crypto,
   certificates: readonly CaCertificate[]
@@ -338,7 +342,10 @@ function goTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
-/** Decision 9: a CA outside its validity period signs certificates nobody accepts. */
+/**
+ * Decision 9 of docs/decisions.md: a CA outside its validity period signs certificates nobody
+ * accepts.
+ */
 export function checkValidityPeriods(
   certificates: readonly CaCertificate[],
   now: Date
@@ -374,7 +381,10 @@ function leafUsageWarning(names: readonly string[]): string {
   return `${subject} should NOT be set (see X509-SVID: 4.3. Key Usage)`
 }
 
-/** Kuma's per-certificate rules (spec §4.1 step 2, in its order) and requirement 4 as a warning. */
+/**
+ * Kuma's per-certificate rules (docs/kuma-compatibility.md §4.1 step 2, in its order) and
+ * requirement 4 as a warning.
+ */
 export function checkCaRequirements(certificates: readonly CaCertificate[]): CaCheckResult {
   const violations: Violation[] = []
   const warnings: Violation[] = []
@@ -396,9 +406,9 @@ export function checkCaRequirements(certificates: readonly CaCertificate[]): CaC
 }
 
 /**
- * Every check that needs only the certificates, in decision 9's order: the chain, the validity
- * periods, then Kuma's rules per certificate; then what a verifier would refuse (path lengths, weak
- * keys).
+ * Every check that needs only the certificates, in the order of decision 9 of docs/decisions.md:
+ * the chain, the validity periods, then Kuma's rules per certificate; then what a verifier would
+ * refuse (path lengths, weak keys).
  */
 export async function checkCaCertificates(
   crypto: Crypto,
@@ -432,9 +442,9 @@ export async function validateCaKeyPair(
 }
 
 /**
- * The pair that signs, re-checked at every load (decision 10): a key that does not match or a
- * chain that does not chain must never sign, whatever slipped past admission. Validity and Kuma's
- * rules are left to admission and expiry reporting. Fails with CA_UNAVAILABLE.
+ * The pair that signs, re-checked at every load (decision 10 of docs/decisions.md): a key that does
+ * not match or a chain that does not chain must never sign, whatever slipped past admission.
+ * Validity and Kuma's rules are left to admission and expiry reporting. Fails with CA_UNAVAILABLE.
  */
 export async function loadCaKeyPair(
   crypto: Crypto,

@@ -61,7 +61,7 @@ async function loadError(ctx: CaContext, ds: DataSource, mesh = 'default'): Prom
   return error
 }
 
-describe('validateDataSource (spec §1.5)', () => {
+describe('validateDataSource (docs/kuma-compatibility.md §1.5)', () => {
   it('asks for a source when there is none', () => {
     for (const ds of [undefined, null, {}, { secret: null }, { other: 'x' }, 'text']) {
       expect(validateDataSource(ds, 'cert')).toEqual([{ field: 'cert', message: CHOSEN }])

@@ -68,8 +68,8 @@ export function dataSourceShapeError(value: unknown): string | undefined {
 }
 
 /**
- * Kuma's `datasource.Validate` (spec §1.5), with violations rooted at `path`. An empty
- * `inlineString` passes, as in Kuma: it fails later as "not a valid TLS key pair".
+ * Kuma's `datasource.Validate` (docs/kuma-compatibility.md §1.5), with violations rooted at `path`.
+ * An empty `inlineString` passes, as in Kuma: it fails later as "not a valid TLS key pair".
  */
 export function validateDataSource(ds: unknown, path: string): Violation[] {
   if (!isRecord(ds)) return [{ field: path, message: DATA_SOURCE_NOT_CHOSEN }]
@@ -136,7 +136,10 @@ export function isSealedKey(bytes: Uint8Array): boolean {
   return fromUtf8(bytes.subarray(0, SEALED_PREFIX.length)) === SEALED_PREFIX
 }
 
-/** The key inside sealed bytes; CA_UNAVAILABLE when it does not open (another mesh or key, tampering). */
+/**
+ * The key inside sealed bytes; CA_UNAVAILABLE when it does not open (another mesh or key,
+ * tampering).
+ */
 export async function openSealedKey(
   encryption: AtRestEncryption | undefined,
   mesh: string,

@@ -1,4 +1,7 @@
-/** Key types meshca can generate and sign with (decision 16). Kuma itself only knows RSA-2048. */
+/**
+ * Key types meshca can generate and sign with (decision 16 of docs/decisions.md). Kuma itself only
+ * knows RSA-2048.
+ */
 
 export const KEY_TYPES = [
   'RSA_2048',

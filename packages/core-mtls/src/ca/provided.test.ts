@@ -129,7 +129,7 @@ describe('providedCaBackend basics', () => {
   })
 })
 
-describe('validate: configuration (spec §2.4 steps 1–3)', () => {
+describe('validate: configuration (docs/kuma-compatibility.md §2.4 steps 1–3)', () => {
   it('requires cert and key (Kuma’s golden “should validate all CAs”)', async () => {
     expect(await validate(undefined)).toEqual({
       violations: [
@@ -184,7 +184,7 @@ describe('validate: configuration (spec §2.4 steps 1–3)', () => {
   })
 })
 
-describe('validate: loading (spec §2.4 step 4)', () => {
+describe('validate: loading (docs/kuma-compatibility.md §2.4 step 4)', () => {
   it('puts a missing key Secret on both cert and key, loading the key first', async () => {
     const secrets = secretsOf({})
     const conf = { cert: { secret: 'ca-cert' }, key: { secret: 'ca-key' } }
@@ -237,7 +237,7 @@ describe('validate: loading (spec §2.4 step 4)', () => {
   })
 })
 
-describe('validate: the CA itself (spec §4, decision 9), rooted under conf', () => {
+describe('validate: the CA itself (docs/kuma-compatibility.md §4, decision 9 of docs/decisions.md), rooted under conf', () => {
   const accepted = { violations: [], warnings: [] }
 
   it('accepts a root from Secrets, from files, inline and inline strings', async () => {
@@ -511,7 +511,8 @@ describe('load', () => {
     expect(loaded.certificates).toEqual([issuingDer, intermediateDer, rootDer])
     expect(loaded.trustBundlePem).toBe(chain)
 
-    // Decision 21: a verifier holding only the root accepts the leaf followed by the intermediates…
+    // Decision 21 of docs/decisions.md: a verifier holding only the root accepts the leaf followed
+    // by the intermediates…
     const leafPem = await issueLeaf(loaded)
     expect(opensslVerify(root.certPem, loaded.intermediates, leafPem)).toContain(
       'verify-leaf.pem: OK'
@@ -554,7 +555,7 @@ describe('load', () => {
     ])
   })
 
-  it('never signs with a key that does not match (decision 10)', async () => {
+  it('never signs with a key that does not match (decision 10 of docs/decisions.md)', async () => {
     const error = await loadError(context(), backend(pemConf(root.certPem, otherRoot.keyPem)))
     expect([error.code, error.message]).toEqual([
       'CA_UNAVAILABLE',
@@ -562,7 +563,7 @@ describe('load', () => {
     ])
   })
 
-  it('never signs with a chain that does not chain (decision 10)', async () => {
+  it('never signs with a chain that does not chain (decision 10 of docs/decisions.md)', async () => {
     const error = await loadError(
       context(),
       backend(pemConf(intermediate.certPem + otherRoot.certPem, intermediate.keyPem))

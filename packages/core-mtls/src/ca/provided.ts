@@ -38,9 +38,10 @@ function describeType(value: unknown): string {
 }
 
 /**
- * Steps 1–3 of Kuma's provided `ValidateBackend` (spec §2.4). A `conf` that cannot be read as the
- * provided config at all is one violation at `conf`, and nothing else is checked; otherwise each
- * source must be present and well formed. An absent `conf` is an empty config, as in Kuma.
+ * Steps 1–3 of Kuma's provided `ValidateBackend` (docs/kuma-compatibility.md §2.4). A `conf` that
+ * cannot be read as the provided config at all is one violation at `conf`, and nothing else is
+ * checked; otherwise each source must be present and well formed. An absent `conf` is an empty
+ * config, as in Kuma.
  */
 function checkConfig(conf: unknown): ConfigCheck {
   const config = conf ?? {}
@@ -179,7 +180,8 @@ async function loadProvided(
     const pair = await loadCaKeyPair(ctx.crypto, pems.certPem, pems.keyPem)
     const [signing] = pair.certificates
     if (signing === undefined) throw new MeshcaError('CA_UNAVAILABLE', 'no certificate')
-    // The signing certificate itself is an intermediate unless it is the root (decision 21).
+    // The signing certificate itself is an intermediate unless it is the root (decision 21 of
+    // docs/decisions.md).
     const intermediates: Uint8Array[] = []
     for (const cert of pair.certificates) {
       if (!(await isSelfSigned(ctx.crypto, cert))) intermediates.push(cert.der)
@@ -196,7 +198,8 @@ async function loadProvided(
       },
       intermediates,
       // Kuma sends the cert data source as written; meshca re-encodes its certificates only, so
-      // that a combined cert+key file (the brief's one-Secret example) never puts the key in bundles.
+      // that a combined cert+key file (the brief's one-Secret example) never puts the key in
+      // bundles.
       trustBundlePem: certificates.map((der) => encodePem('CERTIFICATE', der)).join(''),
       certificates,
       validity,

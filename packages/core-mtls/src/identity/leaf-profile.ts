@@ -6,7 +6,10 @@ import { toArrayBuffer } from '../util/bytes.ts'
 /** Clock skew a fresh certificate tolerates: NotBefore is this far in the past (Kuma: 10 s). */
 export const BACKDATE_MS = 10_000
 
-/** Default data plane certificate lifetime: 30 days (decision 1; Kuma's code says 24 h). */
+/**
+ * Default data plane certificate lifetime: 30 days (decision 1 of docs/decisions.md; Kuma's code
+ * says 24 h).
+ */
 export const DEFAULT_DATAPLANE_CERT_LIFETIME_MS = 30 * 24 * 3600 * 1000
 
 /**

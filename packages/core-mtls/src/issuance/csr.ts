@@ -8,7 +8,9 @@ import { toArrayBuffer } from '../util/bytes.ts'
 
 export { MIN_RSA_BITS } from '../ca/key-strength.ts'
 
-/** A PKCS#10 request with an 8192-bit RSA key is under 6 KB of PEM; anything far larger is abuse. */
+/**
+ * A PKCS#10 request with an 8192-bit RSA key is under 6 KB of PEM; anything far larger is abuse.
+ */
 export const MAX_CSR_PEM_LENGTH = 64 * 1024
 
 function invalid(message: string, cause?: unknown): MeshcaError {
@@ -19,9 +21,9 @@ function invalid(message: string, cause?: unknown): MeshcaError {
 }
 
 /**
- * Checks a PKCS#10 request from a data plane (decision 17) and returns the public key it proves
- * possession of. The SANs and subject it asks for are ignored: the identity comes from the data
- * plane's token and resource, never from the request.
+ * Checks a PKCS#10 request from a data plane (decision 17 of docs/decisions.md) and returns the
+ * public key it proves possession of. The SANs and subject it asks for are ignored: the identity
+ * comes from the data plane's token and resource, never from the request.
  */
 export async function verifiedCsrPublicKey(crypto: Crypto, pem: string): Promise<Uint8Array> {
   if (pem.length > MAX_CSR_PEM_LENGTH) {

@@ -30,7 +30,10 @@ export interface DataplaneIdentity {
   readonly backend: string
   /** Every backend whose root is in the bundle (`supportedBackends`). */
   readonly supportedBackends: readonly string[]
-  /** Leaf first, then the intermediates of a provided CA, closest first (decision 21). */
+  /**
+   * Leaf first, then the intermediates of a provided CA, closest first (decision 21 of
+   * docs/decisions.md).
+   */
   readonly certificateChainPem: string
   /** Absent in the CSR flow: the key never left the data plane. */
   readonly privateKeyPem?: string
@@ -49,7 +52,7 @@ export interface IdentityRequest {
   readonly meshSpec: MeshSpec
   readonly dataplane: string
   readonly dataplaneSpec: DataplaneSpec
-  /** PEM PKCS#10 request: the CSR flow (decision 17). */
+  /** PEM PKCS#10 request: the CSR flow (decision 17 of docs/decisions.md). */
   readonly csr?: string
 }
 
@@ -57,7 +60,7 @@ export interface IdentityIssuerOptions {
   readonly ctx: CaContext
   readonly caBackends: CaBackendRegistry
   readonly signer: Signer
-  /** Fraction of the lifetime over which rotation is spread (decision 18). */
+  /** Fraction of the lifetime over which rotation is spread (decision 18 of docs/decisions.md). */
   readonly rotationJitter?: number
 }
 
@@ -180,7 +183,8 @@ class MeshIdentityIssuer implements IdentityIssuer {
 
   async issueMany(requests: readonly IdentityRequest[]): Promise<IssueResult[]> {
     const results: IssueResult[] = new Array(requests.length)
-    // Requests are grouped by mesh so that each mesh's CAs load once and go to the signer as one batch.
+    // Requests are grouped by mesh so that each mesh's CAs load once and go to the signer as one
+    // batch.
     const byMesh = new Map<string, number[]>()
     requests.forEach((request, index) => {
       const group = byMesh.get(request.mesh) ?? []

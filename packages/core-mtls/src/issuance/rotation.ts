@@ -1,7 +1,7 @@
 /**
  * When a data plane certificate is replaced: after 4/5 of its lifetime (Kuma's rule, integer
- * arithmetic as in Go: lifetime / 5 * 4), then a random delay within a window so that a fleet issued
- * together does not renew together (decision 18).
+ * arithmetic as in Go: lifetime / 5 * 4), then a random delay within a window so that a fleet
+ * issued together does not renew together (decision 18 of docs/decisions.md).
  */
 
 /** Default jitter window: 5 % of the lifetime, so rotation stays between 80 % and 85 %. */

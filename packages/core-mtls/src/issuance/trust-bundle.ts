@@ -3,10 +3,10 @@ import { certificatesFromPem, encodePem } from '../ca/pem.ts'
 import { toHex } from '../util/bytes.ts'
 
 /**
- * The trust bundle of a mesh: the CA certificates of every backend (decision 3), so that a data
- * plane keeps trusting peers signed by the old backend while the mesh switches to a new one. Each
- * backend contributes the certificates of its cert data; a certificate two backends share appears
- * once.
+ * The trust bundle of a mesh: the CA certificates of every backend (decision 3 of
+ * docs/decisions.md), so that a data plane keeps trusting peers signed by the old backend while the
+ * mesh switches to a new one. Each backend contributes the certificates of its cert data; a
+ * certificate two backends share appears once.
  */
 export function trustBundlePem(cas: readonly LoadedCa[]): string {
   const seen = new Set<string>()

@@ -160,7 +160,7 @@ describe('MeshManager', () => {
     })
   })
 
-  it('returns requirement-4 warnings with a successful create (decision 5)', async () => {
+  it('returns requirement-4 warnings with a successful create (decision 5 of docs/decisions.md)', async () => {
     const { core } = setup()
     const files = opensslFiles(
       [
@@ -265,7 +265,7 @@ describe('MeshManager', () => {
     })
   })
 
-  it('allows a CA switch only when every online data plane trusts the new backend (decision 4)', async () => {
+  it('allows a CA switch only when every online data plane trusts the new backend (decision 4 of docs/decisions.md)', async () => {
     const { core } = setup()
     await core.meshes.create(mesh('default', builtinExample))
     const twoBackends = {
@@ -409,7 +409,7 @@ describe('MeshManager', () => {
     expect(await core.meshes.get('m')).toBeUndefined()
   })
 
-  it('guards secrets in use: delete refused with Kuma’s message, breaking updates refused (decision 10)', async () => {
+  it('guards secrets in use: delete refused with Kuma’s message, breaking updates refused (decision 10 of docs/decisions.md)', async () => {
     const { core } = setup()
     await core.meshes.create(mesh('default', builtinExample))
     await expect(

@@ -11,14 +11,15 @@ import type { ResourceManager } from './resource-manager.ts'
 
 export interface MeshValidation {
   readonly violations: readonly Violation[]
-  /** Accepted, but worth telling the user (decision 5). */
+  /** Accepted, but worth telling the user (decision 5 of docs/decisions.md). */
   readonly warnings: readonly Violation[]
 }
 
 export interface MeshUpdateOptions {
   /**
    * Disaster recovery only: switch `enabledBackend` even though online data planes do not trust the
-   * new backend yet (decision 4). Their connections break until they receive the new bundle.
+   * new backend yet (decision 4 of docs/decisions.md). Their connections break until they receive
+   * the new bundle.
    */
   readonly allowUnsafeBackendSwitch?: boolean
 }
@@ -26,7 +27,9 @@ export interface MeshUpdateOptions {
 export interface MeshValidationContext {
   readonly caBackends: CaBackendRegistry
   readonly resources: ResourceManager
-  /** The CA context the backends are checked with: the stored one, or one with a proposed Secret. */
+  /**
+   * The CA context the backends are checked with: the stored one, or one with a proposed Secret.
+   */
   readonly ctx: CaContext
 }
 

@@ -20,7 +20,10 @@ import { createSecretManager, type SecretManager } from './secret-manager.ts'
 export interface MeshcaCoreOptions {
   readonly store: Store
   readonly signer: Signer
-  /** AES-256-GCM key for Secrets at rest: a CryptoKey or its 32 raw bytes (decision 13). */
+  /**
+   * AES-256-GCM key for Secrets at rest: a CryptoKey or its 32 raw bytes (decision 13 of
+   * docs/decisions.md).
+   */
   readonly encryptionKey: CryptoKey | Uint8Array
   readonly crypto?: Crypto
   readonly clock?: Clock

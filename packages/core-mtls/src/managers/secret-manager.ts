@@ -15,11 +15,15 @@ import { systemSecretViolations } from './system-secret-checks.ts'
  */
 export interface SecretGuard {
   meshExists(mesh: string): Promise<boolean>
-  /** The first CA backend of the mesh that reads this Secret, if any (spec §2.5). */
+  /**
+   * The first CA backend of the mesh that reads this Secret, if any (docs/kuma-compatibility.md
+   * §2.5).
+   */
   usage(mesh: string, name: string): Promise<{ readonly backend: string } | undefined>
   /**
    * Violations the CA backends using this Secret would have with `data` instead of the stored
-   * bytes (decision 10); empty when the change is safe. Field paths are the caller's to choose.
+   * bytes (decision 10 of docs/decisions.md); empty when the change is safe. Field paths are the
+   * caller's to choose.
    */
   validateChange(mesh: string, name: string, data: Uint8Array): Promise<readonly Violation[]>
 }
@@ -34,9 +38,10 @@ export interface SecretPage {
 }
 
 /**
- * Secrets as users manage them (the admin API): encrypted at rest (decision 13), written only in
- * an existing mesh (decision 15), not deleted while a CA backend uses them (spec §2.5), and not
- * changed in a way that breaks the CA using them (decision 10).
+ * Secrets as users manage them (the admin API): encrypted at rest (decision 13 of
+ * docs/decisions.md), written only in an existing mesh (decision 15 of docs/decisions.md), not
+ * deleted while a CA backend uses them (docs/kuma-compatibility.md §2.5), and not changed in a way
+ * that breaks the CA using them (decision 10 of docs/decisions.md).
  */
 export interface SecretManager extends SystemSecretAccess {
   list(options?: ListOptions): Promise<SecretPage>
@@ -72,13 +77,15 @@ export function createSecretManager(options: SecretManagerOptions): SecretManage
     }
   }
 
-  /** Secrets the control plane reads by name must stay readable (token signing keys, revocations). */
+  /**
+   * Secrets the control plane reads by name must stay readable (token signing keys, revocations).
+   */
   async function requireUsable(mesh: string, name: string, data: Uint8Array): Promise<void> {
     const violations = await systemSecretViolations(crypto, mesh, name, data)
     if (violations.length > 0) throw validationError(violations)
   }
 
-  /** Writes of a used Secret must leave its CA backend valid (decision 10). */
+  /** Writes of a used Secret must leave its CA backend valid (decision 10 of docs/decisions.md). */
   async function requireSafeChange(mesh: string, name: string, data: Uint8Array): Promise<void> {
     if (guard === undefined || (await guard.usage(mesh, name)) === undefined) return
     const violations = await guard.validateChange(mesh, name, data)
@@ -126,7 +133,7 @@ export function createSecretManager(options: SecretManagerOptions): SecretManage
   }
 }
 
-/** Kuma's message, word for word (spec §2.5). */
+/** Kuma's message, word for word (docs/kuma-compatibility.md §2.5). */
 function inUseMessage(mesh: string, name: string, backend: string): string {
   return `The secret "${name}" that you are trying to remove is currently in use in Mesh "${mesh}" in mTLS backend "${backend}". Please remove the reference from the "${backend}" backend before removing the secret.`
 }

@@ -1,8 +1,9 @@
 /**
  * Kuma 2.2's checks of a Mesh's `logging`, `tracing` and `metrics` sections, limited to the rules
- * whose messages the specification records (§2.6). These sections stay untyped JSON in
+ * whose messages docs/kuma-compatibility.md records (§2.6). These sections stay untyped JSON in
  * `MeshSpec.other`, so values of the wrong JSON type are reported here as well.
- * Paths use the JSON field `conf` where Kuma's accidentally says `config` (decision 7).
+ * Paths use the JSON field `conf` where Kuma's accidentally says `config` (decision 7 of
+ * docs/decisions.md).
  */
 import type { JsonReader } from './json-reader.ts'
 

@@ -1,7 +1,8 @@
 /**
  * Spec-level Mesh validation (Kuma 2.2 `MeshResource.Validate`), with meshca's decisions applied:
- * no limit on the number of backends (decision 2) and natural field paths (decision 7). Backend
- * `conf` is left to the CA plugins, which know its shape.
+ * no limit on the number of backends (decision 2 of docs/decisions.md) and natural field paths
+ * (decision 7 of docs/decisions.md). Backend `conf` is left to the CA plugins, which know its
+ * shape.
  */
 
 import { isKeyType, KEY_TYPES } from '../ca/key-types.ts'

@@ -15,7 +15,7 @@ export interface DpCertSpec {
   readonly rotation?: { readonly expiration?: string }
   /** A proto Duration such as `10s`. */
   readonly requestTimeout?: string
-  /** meshca extension (decision 16); RSA_2048 when absent, as in Kuma. */
+  /** meshca extension (decision 16 of docs/decisions.md); RSA_2048 when absent, as in Kuma. */
   readonly keyType?: KeyType
 }
 

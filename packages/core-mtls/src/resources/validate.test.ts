@@ -22,11 +22,13 @@ function universalViolations(yaml: string): Violation[] {
 const v = (field: string, message: string): Violation => ({ field, message })
 
 /**
- * Spec §2.6, first table (Kuma 2.2.9 `mesh_validator_test.go`), adapted as the decisions say: no
- * `cannot have more than 1 backends` (decision 2), the dpCert path with its index (decision 7), and
- * `conf` where Kuma's paths say `config` (decision 7).
+ * docs/kuma-compatibility.md §2.6, first table (Kuma 2.2.9 `mesh_validator_test.go`), adapted as
+ * docs/decisions.md says: no
+ * `cannot have more than 1 backends` (decision 2 of docs/decisions.md), the dpCert path with its
+ * index (decision 7 of docs/decisions.md), and
+ * `conf` where Kuma's paths say `config` (decision 7 of docs/decisions.md).
  */
-describe('Mesh golden cases (spec §2.6)', () => {
+describe('Mesh golden cases (docs/kuma-compatibility.md §2.6)', () => {
   it('should pass', () => {
     expect(
       meshViolations(`
@@ -108,7 +110,7 @@ routing:
     ).toEqual([])
   })
 
-  it('multiple ca backends of the same name (no backend count limit, decision 2)', () => {
+  it('multiple ca backends of the same name (no backend count limit, decision 2 of docs/decisions.md)', () => {
     expect(
       meshViolations(`
 mtls:
@@ -132,7 +134,7 @@ mtls:
     ).toEqual([v('mtls.enabledBackend', 'has to be set to one of the backends in the mesh')])
   })
 
-  it('dpCert rotation invalid expiration (indexed path, decision 7)', () => {
+  it('dpCert rotation invalid expiration (indexed path, decision 7 of docs/decisions.md)', () => {
     expect(
       meshViolations(`
 mtls:
@@ -225,7 +227,7 @@ routing:
 })
 
 describe('Mesh mTLS rules', () => {
-  it('allows many backends with one enabled (decision 2)', () => {
+  it('allows many backends with one enabled (decision 2 of docs/decisions.md)', () => {
     expect(
       meshViolations(`
 mtls:

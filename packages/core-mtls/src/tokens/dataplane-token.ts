@@ -1,8 +1,8 @@
 /**
- * Kuma's data plane tokens (spec §11): RS256 JWTs with claims `Name`, `Mesh`, `Tags`, `Type`, signed
- * by the Secret `dataplane-token-signing-key-<mesh>-1` of the data plane's mesh, revocable through
- * the Secret `dataplane-token-revocations-<mesh>`, and checked against the Dataplane that presents
- * them with Kuma's messages.
+ * Kuma's data plane tokens (docs/kuma-compatibility.md §11): RS256 JWTs with claims `Name`, `Mesh`,
+ * `Tags`, `Type`, signed by the Secret `dataplane-token-signing-key-<mesh>-1` of the data plane's
+ * mesh, revocable through the Secret `dataplane-token-revocations-<mesh>`, and checked against the
+ * Dataplane that presents them with Kuma's messages.
  */
 import type { SecretAccess } from '../ca/ca-backend.ts'
 import { MeshcaError, validationError } from '../errors.ts'
@@ -71,7 +71,8 @@ export interface DataplaneTokensOptions {
 }
 
 /**
- * Reads `POST /tokens/dataplane`'s body (`{name, mesh, tags, type, validFor}`), with Kuma's messages;
+ * Reads `POST /tokens/dataplane`'s body (`{name, mesh, tags, type, validFor}`), with Kuma's
+ * messages;
  * `validFor` is a Go duration, ten years when absent.
  */
 export function parseDataplaneTokenRequest(json: unknown): DataplaneTokenRequest {
@@ -188,8 +189,9 @@ function claimTags(value: unknown): DataplaneTokenTags {
 }
 
 /**
- * Kuma's checks of a verified token against the data plane presenting it (spec §11): its name and
- * mesh, when the token names them, and every tag of the token with only the values it allows.
+ * Kuma's checks of a verified token against the data plane presenting it
+ * (docs/kuma-compatibility.md §11): its name and mesh, when the token names them, and every tag of
+ * the token with only the values it allows.
  */
 export function checkDataplaneToken(
   claims: Pick<DataplaneTokenClaims, 'name' | 'mesh' | 'tags'>,
