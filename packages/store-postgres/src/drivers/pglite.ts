@@ -238,7 +238,7 @@ function addInProcessListener(
   }
 }
 
-/** Ends what a write set for its transaction (`WRITER_SETTING`, store.ts `newSpec`). */
+/** Ends what a write set for its transaction (`WRITER_SETTING`, `newSpec` in announced-writes.ts). */
 const CLEAR_WRITER = `select set_config('${WRITER_SETTING}', '', true)`
 
 /**
