@@ -54,7 +54,7 @@ export interface PrepareOptions {
    * the store's creates, updates and deletes. A driver may run it where that notification costs
    * least: on a server, the store's own LISTEN connection when it is free (see
    * `drivers/postgres-js.ts`). Its creates and updates also set `WRITER_SETTING` until their
-   * transaction ends (store.ts, `newSpec`).
+   * transaction ends (announced-writes.ts, `newSpec`).
    */
   readonly notifies?: boolean
   /**

@@ -68,10 +68,29 @@ type State =
   | { readonly kind: 'leader'; validUntil: number }
   | { readonly kind: 'stopped' }
 
+interface Timing {
+  readonly heartbeatMs: number
+  readonly leaseMs: number
+  readonly retryMs: number
+}
+
 export function startLeaderElection(
   context: LeaderElectionContext,
   options: LeaderElectionOptions = {}
 ): LeaderElection {
+  const election = new Election(context, electionTiming(options))
+  election.start()
+  // Functions of its own, not the class's methods: a caller may spread it or pass one on unbound.
+  return {
+    isLeader: () => election.isLeader(),
+    onChange: (listener) => election.onChange(listener),
+    sessionPid: () => election.sessionPid(),
+    stop: () => election.stop(),
+  }
+}
+
+/** The options with their defaults, checked. */
+function electionTiming(options: LeaderElectionOptions): Timing {
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
   const retryMs = options.retryMs ?? DEFAULT_RETRY_MS
@@ -82,179 +101,219 @@ export function startLeaderElection(
       { path: 'leaseMs' }
     )
   }
-  const { logger, namespace, key } = context
-  const listeners = new Set<(leader: boolean) => void>()
-  let state: State = { kind: 'candidate' }
-  let session: LockSession | undefined
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let expiry: ReturnType<typeof setTimeout> | undefined
-  let busy: Promise<void> = Promise.resolve()
-  let announced = false
+  return { heartbeatMs, leaseMs, retryMs }
+}
 
-  function leaderNow(): boolean {
-    return state.kind === 'leader' && performance.now() < state.validUntil
+/** One contender: its state, its lock session, and the timers that move it on. */
+class Election {
+  readonly #context: LeaderElectionContext
+  readonly #timing: Timing
+  readonly #listeners = new Set<(leader: boolean) => void>()
+  #state: State = { kind: 'candidate' }
+  #session: LockSession | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #expiry: ReturnType<typeof setTimeout> | undefined
+  #busy: Promise<void> = Promise.resolve()
+  #announced = false
+
+  constructor(context: LeaderElectionContext, timing: Timing) {
+    this.#context = context
+    this.#timing = timing
   }
 
-  function announce(): void {
-    const leader = leaderNow()
-    if (leader === announced) return
-    announced = leader
-    logger.log('info', leader ? 'became leader' : 'is no longer leader', { name: context.name })
-    for (const listener of [...listeners]) {
+  start(): void {
+    this.#schedule(0)
+  }
+
+  isLeader(): boolean {
+    return this.#state.kind === 'leader' && performance.now() < this.#state.validUntil
+  }
+
+  onChange(listener: (leader: boolean) => void): Unsubscribe {
+    this.#listeners.add(listener)
+    return () => {
+      this.#listeners.delete(listener)
+    }
+  }
+
+  sessionPid(): number | undefined {
+    return this.#session?.backendPid()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped()) return
+    this.#state = { kind: 'stopped' }
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    if (this.#expiry !== undefined) clearTimeout(this.#expiry)
+    this.#announce()
+    const { heartbeatMs } = this.#timing
+    // A step stuck on a dead connection must not hold up the stop: closing the session ends it.
+    await Promise.race([this.#busy, delay(heartbeatMs)])
+    const old = this.#session
+    this.#session = undefined
+    if (old === undefined) return
+    // Unlock before closing, so that a waiting candidate need not wait for the server to notice;
+    // bounded, since the connection may be dead without knowing it.
+    const { namespace, key } = this.#context
+    await Promise.race([old.unlock(namespace, key).catch(() => {}), delay(heartbeatMs)])
+    await old.close().catch(() => {})
+  }
+
+  /** A method, not a property read: `stop()` may change the state while a step awaits. */
+  #stopped(): boolean {
+    return this.#state.kind === 'stopped'
+  }
+
+  #announce(): void {
+    const leader = this.isLeader()
+    if (leader === this.#announced) return
+    this.#announced = leader
+    const { logger, name } = this.#context
+    logger.log('info', leader ? 'became leader' : 'is no longer leader', { name })
+    for (const listener of [...this.#listeners]) {
       try {
         listener(leader)
       } catch (error) {
         logger.log('error', 'leader election listener failed', {
-          name: context.name,
+          name,
           error: error instanceof Error ? error.message : String(error),
         })
       }
     }
   }
 
-  function schedule(delayMs: number): void {
-    if (state.kind === 'stopped') return
-    if (timer !== undefined) clearTimeout(timer)
-    timer = setTimeout(() => {
-      timer = undefined
-      busy = busy.then(step)
+  #schedule(delayMs: number): void {
+    if (this.#stopped()) return
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#busy = this.#busy.then(() => this.#step())
     }, delayMs)
-    timer.unref()
+    this.#timer.unref()
   }
 
   /** Fires exactly when the lease runs out, even if the heartbeat is stuck in a dead connection. */
-  function watchExpiry(): void {
-    if (expiry !== undefined) clearTimeout(expiry)
-    if (state.kind !== 'leader') return
-    expiry = setTimeout(
+  #watchExpiry(): void {
+    if (this.#expiry !== undefined) clearTimeout(this.#expiry)
+    if (this.#state.kind !== 'leader') return
+    this.#expiry = setTimeout(
       () => {
-        expiry = undefined
-        if (state.kind !== 'leader') return
+        this.#expiry = undefined
+        if (this.#state.kind !== 'leader') return
         // Timers may fire a little before the monotonic clock reaches the deadline.
-        if (leaderNow()) {
-          watchExpiry()
+        if (this.isLeader()) {
+          this.#watchExpiry()
           return
         }
-        logger.log('warn', 'leader lease ran out without a confirmation', { name: context.name })
-        void loseLock()
+        this.#context.logger.log('warn', 'leader lease ran out without a confirmation', {
+          name: this.#context.name,
+        })
+        void this.#loseLock()
       },
-      Math.max(0, state.validUntil - performance.now())
+      Math.max(0, this.#state.validUntil - performance.now())
     )
-    expiry.unref()
+    this.#expiry.unref()
   }
 
-  async function loseLock(): Promise<void> {
-    if (state.kind === 'stopped') return
-    state = { kind: 'candidate' }
-    announce()
+  async #loseLock(): Promise<void> {
+    if (this.#stopped()) return
+    this.#state = { kind: 'candidate' }
+    this.#announce()
     // The old session may still hold the lock on the server: ending it is the only way to be sure.
-    const old = session
-    session = undefined
+    const old = this.#session
+    this.#session = undefined
     if (old !== undefined) await old.close().catch(() => {})
-    schedule(retryMs)
+    this.#schedule(this.#timing.retryMs)
   }
 
-  async function step(): Promise<void> {
-    if (state.kind === 'stopped') return
+  async #step(): Promise<void> {
+    if (this.#stopped()) return
     try {
-      if (session === undefined) {
-        const opened = await context.openSession({ idleTimeoutMs: 2 * leaseMs })
-        if ((state as State).kind === 'stopped') {
-          await opened.close().catch(() => {})
-          return
-        }
-        session = opened
-      }
-      if (state.kind === 'candidate') {
-        const sentAt = performance.now()
-        const locked = await session.tryLock(namespace, key)
-        if ((state as State).kind === 'stopped') return
-        if (locked) {
-          const now = performance.now()
-          if (session.mustWaitLease) {
-            state = {
-              kind: 'acquired',
-              actAt: now + leaseMs * (1 + LEASE_MARGIN),
-              confirmedAt: sentAt,
-            }
-            schedule(Math.min(heartbeatMs, leaseMs))
-          } else {
-            state = { kind: 'leader', validUntil: sentAt + leaseMs }
-            watchExpiry()
-            announce()
-            schedule(heartbeatMs)
-          }
-        } else {
-          schedule(retryMs)
-        }
-        return
-      }
-      const sentAt = performance.now()
-      const held = await session.holds(namespace, key)
-      // Re-read: `stop()` may have run while the check was in flight.
-      const current = state as State
-      if (current.kind === 'stopped') return
-      if (!held) {
-        logger.log('warn', 'leader lock was lost', { name: context.name })
-        await loseLock()
-        return
-      }
-      if (current.kind === 'acquired') {
-        current.confirmedAt = sentAt
-        const now = performance.now()
-        if (now >= current.actAt && sentAt + leaseMs > now) {
-          state = { kind: 'leader', validUntil: sentAt + leaseMs }
-          watchExpiry()
-          announce()
-          schedule(heartbeatMs)
-        } else {
-          schedule(Math.max(0, Math.min(heartbeatMs, current.actAt - now)))
-        }
-        return
-      }
-      if (current.kind === 'leader') {
-        current.validUntil = sentAt + leaseMs
-        watchExpiry()
-        announce()
-        schedule(heartbeatMs)
-      }
+      const session = await this.#openSession()
+      if (session === undefined) return
+      if (this.#state.kind === 'candidate') await this.#tryLock(session)
+      else await this.#confirm(session)
     } catch (error) {
-      if ((state as State).kind === 'stopped') return
-      logger.log('warn', 'leader election could not reach the database', {
-        name: context.name,
+      if (this.#stopped()) return
+      this.#context.logger.log('warn', 'leader election could not reach the database', {
+        name: this.#context.name,
         error: toStoreError(error, 'leader election').message,
       })
-      await loseLock()
+      await this.#loseLock()
     }
   }
 
-  schedule(0)
+  /** The lock session, opened if there is none; `undefined` when stopped meanwhile. */
+  async #openSession(): Promise<LockSession | undefined> {
+    if (this.#session !== undefined) return this.#session
+    const opened = await this.#context.openSession({ idleTimeoutMs: 2 * this.#timing.leaseMs })
+    if (this.#stopped()) {
+      await opened.close().catch(() => {})
+      return undefined
+    }
+    this.#session = opened
+    return opened
+  }
 
-  return {
-    isLeader: leaderNow,
-    onChange(listener) {
-      listeners.add(listener)
-      return () => {
-        listeners.delete(listener)
+  /** A candidate's attempt to take the lock. */
+  async #tryLock(session: LockSession): Promise<void> {
+    const { heartbeatMs, leaseMs, retryMs } = this.#timing
+    const sentAt = performance.now()
+    const locked = await session.tryLock(this.#context.namespace, this.#context.key)
+    if (this.#stopped()) return
+    if (!locked) {
+      this.#schedule(retryMs)
+      return
+    }
+    const now = performance.now()
+    if (session.mustWaitLease) {
+      this.#state = {
+        kind: 'acquired',
+        actAt: now + leaseMs * (1 + LEASE_MARGIN),
+        confirmedAt: sentAt,
       }
-    },
-    sessionPid: () => session?.backendPid(),
-    async stop() {
-      if (state.kind === 'stopped') return
-      state = { kind: 'stopped' }
-      if (timer !== undefined) clearTimeout(timer)
-      if (expiry !== undefined) clearTimeout(expiry)
-      announce()
-      // A step stuck on a dead connection must not hold up the stop: closing the session ends it.
-      await Promise.race([busy, delay(heartbeatMs)])
-      const old = session
-      session = undefined
-      if (old === undefined) return
-      // Unlock before closing, so that a waiting candidate need not wait for the server to notice;
-      // bounded, since the connection may be dead without knowing it.
-      await Promise.race([old.unlock(namespace, key).catch(() => {}), delay(heartbeatMs)])
-      await old.close().catch(() => {})
-    },
+      this.#schedule(Math.min(heartbeatMs, leaseMs))
+    } else {
+      this.#lead(sentAt)
+    }
+  }
+
+  /** A holder's check that its very session still holds the lock. */
+  async #confirm(session: LockSession): Promise<void> {
+    const { heartbeatMs, leaseMs } = this.#timing
+    const sentAt = performance.now()
+    const held = await session.holds(this.#context.namespace, this.#context.key)
+    // Re-read: `stop()` may have run while the check was in flight.
+    const current = this.#state
+    if (current.kind === 'stopped') return
+    if (!held) {
+      this.#context.logger.log('warn', 'leader lock was lost', { name: this.#context.name })
+      await this.#loseLock()
+      return
+    }
+    if (current.kind === 'acquired') {
+      current.confirmedAt = sentAt
+      const now = performance.now()
+      if (now >= current.actAt && sentAt + leaseMs > now) this.#lead(sentAt)
+      else this.#schedule(Math.max(0, Math.min(heartbeatMs, current.actAt - now)))
+      return
+    }
+    if (current.kind === 'leader') {
+      current.validUntil = sentAt + leaseMs
+      this.#stillLeading()
+    }
+  }
+
+  /** Leader from now until the lease from `sentAt` runs out. */
+  #lead(sentAt: number): void {
+    this.#state = { kind: 'leader', validUntil: sentAt + this.#timing.leaseMs }
+    this.#stillLeading()
+  }
+
+  #stillLeading(): void {
+    this.#watchExpiry()
+    this.#announce()
+    this.#schedule(this.#timing.heartbeatMs)
   }
 }
 

@@ -57,6 +57,6 @@ export const CHANGE_LOG_SETTING = 'meshca.change_log'
 /**
  * The setting the triggers read (migration 0006): `store` says that the transaction's inserts and
  * updates of resources stamp and announce themselves, so the triggers skip them. Only the store's
- * own creates and updates set it, for their own transaction (store.ts, `newSpec`).
+ * own creates and updates set it, for their own transaction (announced-writes.ts, `newSpec`).
  */
 export const WRITER_SETTING = 'meshca.writer'

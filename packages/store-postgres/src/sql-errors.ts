@@ -25,6 +25,33 @@ export function storeClosedError(): MeshcaError {
   return new MeshcaError('STORE_UNAVAILABLE', 'the store is closed')
 }
 
+/** Turns a driver failure of `action` into the store's error; one function per action. */
+const failures = new Map<string, (error: unknown) => never>()
+
+export function failedAs(action: string): (error: unknown) => never {
+  let failed = failures.get(action)
+  if (failed === undefined) {
+    failed = (error) => {
+      throw toStoreError(error, action)
+    }
+    failures.set(action, failed)
+  }
+  return failed
+}
+
+/** A query drizzle builds and runs itself (the prepared statements map their errors alone). */
+export function runAs<T>(action: string, query: () => Promise<T>): Promise<T> {
+  let pending: Promise<T>
+  try {
+    // drizzle's query builders are thenables that build their SQL in `then`: adopted here, a
+    // throw there rejects `pending` instead of escaping.
+    pending = Promise.resolve(query())
+  } catch (error) {
+    return Promise.reject(toStoreError(error, action))
+  }
+  return pending.catch(failedAs(action))
+}
+
 interface DriverError {
   readonly code: string
   readonly severity?: unknown
