@@ -370,9 +370,5 @@ export {
   type UserTokens,
   type UserTokensOptions,
 } from './tokens/user-token.ts'
-export { type CoalescedRead, coalesceReads } from './util/coalesce-reads.ts'
-export { deepFreeze } from './util/deep-freeze.ts'
-export { frozenDate } from './util/frozen-date.ts'
 export { jsonEqual } from './util/json-equal.ts'
-export { LruMap } from './util/lru-map.ts'
 export { indexPath, joinPath, ViolationList } from './validation.ts'

@@ -4,7 +4,8 @@
  */
 import { setImmediate } from 'node:timers'
 import type { ResourceKey } from '@meshca/core-mtls'
-import { coalesceReads, resourceKeyId } from '@meshca/core-mtls'
+import { resourceKeyId } from '@meshca/core-mtls'
+import { coalesceReads } from '@meshca/core-mtls/adapter-kit'
 import { parseChangePayload } from './change-feed.ts'
 import type { StoreDriver } from './driver.ts'
 import type { PreparedQuery } from './prepared-query.ts'

@@ -14,7 +14,7 @@
  * read before the query started, and is dropped if its key changed in between (the row it brings
  * may be the one that change replaced), or anything was cleared. Changes to other keys let it be.
  */
-import { LruMap } from '@meshca/core-mtls'
+import { LruMap } from '@meshca/core-mtls/adapter-kit'
 
 /** What `get` answers for a key that is not cached. */
 export const NOT_CACHED: unique symbol = Symbol('not cached')

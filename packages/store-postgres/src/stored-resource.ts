@@ -3,7 +3,8 @@
  * from the stored JSON text, and CORRUPTED for a row that does not hold one.
  */
 import type { JsonObject, ResourceKey, StoredResource } from '@meshca/core-mtls'
-import { deepFreeze, MeshcaError } from '@meshca/core-mtls'
+import { MeshcaError } from '@meshca/core-mtls'
+import { deepFreeze } from '@meshca/core-mtls/adapter-kit'
 import { describeKey } from './input-checks.ts'
 import type { GetRow, ValueRow } from './resource-rows.ts'
 
