@@ -19,7 +19,7 @@ import {
   type Store,
   silentLogger,
 } from '@meshca/core-mtls'
-import { createInsightRecorder, withConnect, withIssued } from './dataplane-insights.ts'
+import { createInsightRecorder, withIssued } from './dataplane-insights.ts'
 import { logIssuance } from './issuance-audit.ts'
 import { createIssuanceQueue, type IssuanceObserver } from './issuance-queue.ts'
 import { MeshEpochs } from './mesh-epochs.ts'
@@ -102,19 +102,6 @@ export function createDataplaneSessions(options: DataplaneSessionsOptions): Data
     }
   }
 
-  /** Records the new subscription, with its first identity, in the data plane's insight. */
-  async function recordConnect(session: StreamSession, first: IdentityResult): Promise<void> {
-    const connectTime = clock.now()
-    await insights.record(session.mesh, session.name, (spec) =>
-      withIssued(
-        withConnect(spec, { id: session.id, controlPlaneInstanceId: instanceId, connectTime }),
-        first,
-        connectTime,
-        session.id
-      )
-    )
-  }
-
   return {
     get size() {
       return sessions.size
@@ -141,7 +128,7 @@ export function createDataplaneSessions(options: DataplaneSessionsOptions): Data
       const session = new StreamSession(request, first, epoch, context)
       sessions.add(session)
       logIssuance(logger, request, first.result, 'new connection')
-      await recordConnect(session, first.result)
+      await session.recordConnect(instanceId)
       logger.log('info', 'data plane connected', {
         mesh: request.mesh,
         dataplane: request.name,

@@ -15,7 +15,12 @@ import {
 } from '@meshca/core-mtls'
 import { TITLES } from '../http/titles.ts'
 import type { TokenClaims } from './dataplane-auth.ts'
-import { type InsightRecorder, withDisconnect, withIssued } from './dataplane-insights.ts'
+import {
+  type InsightRecorder,
+  withConnect,
+  withDisconnect,
+  withIssued,
+} from './dataplane-insights.ts'
 import { identityJson } from './identity-json.ts'
 import { logIssuance } from './issuance-audit.ts'
 import type { IssuanceQueue, IssuedIdentity } from './issuance-queue.ts'
@@ -163,6 +168,21 @@ export class StreamSession implements DataplaneSession {
   attach(sink: EventSink): void {
     if (this.#closed) return
     this.#outbox.attach(sink)
+  }
+
+  /** Records the new subscription, with its first identity, in the data plane's insight. */
+  async recordConnect(instanceId: string): Promise<void> {
+    const { insights, clock } = this.#context
+    const connectTime = clock.now()
+    const first = this.#current
+    await insights.record(this.mesh, this.name, (spec) =>
+      withIssued(
+        withConnect(spec, { id: this.id, controlPlaneInstanceId: instanceId, connectTime }),
+        first,
+        connectTime,
+        this.id
+      )
+    )
   }
 
   /** The stored Dataplane changed: the next identities are for it. */
