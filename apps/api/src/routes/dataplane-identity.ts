@@ -143,42 +143,43 @@ function sameSpec(a: Resource<'Dataplane'>, b: Resource<'Dataplane'>): boolean {
   )
 }
 
-export function dataplaneIdentityRoutes(deps: DataplaneRouteDeps): Hono<AppEnv> {
-  const { core, sessions, logger } = deps
-  const app = new Hono<AppEnv>()
-
-  /**
-   * The Dataplane the identity is for: the stored one (the token must allow it), or the one sent,
-   * created or updated when the token allows it (Kuma Universal's self-registration).
-   */
-  async function registeredDataplane(
-    claims: TokenClaims,
-    mesh: string,
-    name: string,
-    sent: Resource<'Dataplane'> | undefined
-  ): Promise<DataplaneSpec> {
-    if (sent === undefined) {
-      const stored = await core.resources.get('Dataplane', mesh, name)
-      if (stored === undefined) throw notRegistered(mesh, name)
-      checkTokenAllows(claims, mesh, name, stored.spec)
-      return stored.spec
-    }
-    checkTokenAllows(claims, mesh, name, sent.spec)
-    return retryLostRaces(async () => {
-      const stored = await core.resources.get('Dataplane', mesh, name)
-      if (stored === undefined) {
-        await core.resources.create(sent)
-        logger.log('info', 'data plane registered itself', { mesh, dataplane: name })
-        return sent.spec
-      }
-      // A token that may not open the stored data plane may not rewrite it either.
-      checkTokenAllows(claims, mesh, name, stored.spec)
-      if (sameSpec(stored, sent)) return stored.spec
-      await core.resources.update(withVersionOf(sent, stored))
-      logger.log('info', 'data plane updated its registration', { mesh, dataplane: name })
-      return sent.spec
-    })
+/**
+ * The Dataplane the identity is for: the stored one (the token must allow it), or the one sent,
+ * created or updated when the token allows it (Kuma Universal's self-registration).
+ */
+async function registeredDataplane(
+  { core, logger }: DataplaneRouteDeps,
+  claims: TokenClaims,
+  mesh: string,
+  name: string,
+  sent: Resource<'Dataplane'> | undefined
+): Promise<DataplaneSpec> {
+  if (sent === undefined) {
+    const stored = await core.resources.get('Dataplane', mesh, name)
+    if (stored === undefined) throw notRegistered(mesh, name)
+    checkTokenAllows(claims, mesh, name, stored.spec)
+    return stored.spec
   }
+  checkTokenAllows(claims, mesh, name, sent.spec)
+  return retryLostRaces(async () => {
+    const stored = await core.resources.get('Dataplane', mesh, name)
+    if (stored === undefined) {
+      await core.resources.create(sent)
+      logger.log('info', 'data plane registered itself', { mesh, dataplane: name })
+      return sent.spec
+    }
+    // A token that may not open the stored data plane may not rewrite it either.
+    checkTokenAllows(claims, mesh, name, stored.spec)
+    if (sameSpec(stored, sent)) return stored.spec
+    await core.resources.update(withVersionOf(sent, stored))
+    logger.log('info', 'data plane updated its registration', { mesh, dataplane: name })
+    return sent.spec
+  })
+}
+
+export function dataplaneIdentityRoutes(deps: DataplaneRouteDeps): Hono<AppEnv> {
+  const { core, sessions } = deps
+  const app = new Hono<AppEnv>()
 
   app.post('/meshes/:mesh/dataplanes/:name/identity', async (c) => {
     c.set('errorTitle', TITLES.identity)
@@ -188,7 +189,7 @@ export function dataplaneIdentityRoutes(deps: DataplaneRouteDeps): Hono<AppEnv> 
     const body = await identityBody(c)
     const sent =
       body.dataplane === undefined ? undefined : dataplaneFromBody(body.dataplane, mesh, name)
-    const dataplane = await registeredDataplane(claims, mesh, name, sent)
+    const dataplane = await registeredDataplane(deps, claims, mesh, name, sent)
     const result = await sessions.issueOnce({
       mesh,
       name,
