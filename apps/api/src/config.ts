@@ -1,6 +1,6 @@
 /**
  * The control plane's configuration: environment variables, overridden by command-line flags.
- * Documented in the README's configuration table; `--help` prints the same list.
+ * Documented in docs/operations.md ("Configuration"); `--help` prints the same list.
  */
 import { isAbsolute, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'

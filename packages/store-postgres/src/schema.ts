@@ -1,9 +1,9 @@
 /**
- * The tables of the store, as drizzle-kit reads them to generate `drizzle/` and as the store queries
- * them. drizzle-kit sees the unqualified tables exported at the bottom, so the committed migrations
- * name no schema and are applied with `search_path` set to the store's schema; at run time every
- * query goes through `defineStoreTables(schema)`, which qualifies each table, so that queries never
- * depend on a session's `search_path`.
+ * The tables of the store, as drizzle-kit reads them to generate `drizzle/` and as the store
+ * queries them. drizzle-kit sees the unqualified tables exported at the bottom, so the committed
+ * migrations name no schema and are applied with `search_path` set to the store's schema; at run
+ * time every query goes through `defineStoreTables(schema)`, which qualifies each table, so that
+ * queries never depend on a session's `search_path`.
  *
  * Objects drizzle-kit cannot express schema-free live in the hand-written migrations instead: the
  * `change_seq` sequence (drizzle-kit would write `"public"."change_seq"`) and the triggers and
@@ -23,7 +23,7 @@ import {
   varchar,
 } from 'drizzle-orm/pg-core'
 
-/** Kuma's column size for names (spec §10.2), also meshca's name limit. */
+/** Kuma's column size for names (docs/kuma-compatibility.md §10.2), also meshca's name limit. */
 export const KEY_COLUMN_LENGTH = 253
 export const TYPE_COLUMN_LENGTH = 64
 
@@ -40,7 +40,10 @@ const byteOrderedText = customType<{
   dataType: (config) => `varchar(${config?.length ?? KEY_COLUMN_LENGTH}) COLLATE "C"`,
 })
 
-/** Milliseconds, as a JavaScript Date holds them, so that a stored time and a returned one are equal. */
+/**
+ * Milliseconds, as a JavaScript Date holds them, so that a stored time and a returned one are
+ * equal.
+ */
 const millisecondTime = (name: string) => timestamp(name, { withTimezone: true, precision: 3 })
 
 export function defineStoreTables(schemaName?: string) {
@@ -54,8 +57,8 @@ export function defineStoreTables(schemaName?: string) {
       mesh: byteOrderedText('mesh', { length: KEY_COLUMN_LENGTH }).notNull(),
       name: byteOrderedText('name', { length: KEY_COLUMN_LENGTH }).notNull(),
       /**
-       * One sequence for every row and every event, so that a version is never given twice, not even
-       * to a resource deleted and created again. The BEFORE UPDATE trigger draws a new one.
+       * One sequence for every row and every event, so that a version is never given twice, not
+       * even to a resource deleted and created again. The BEFORE UPDATE trigger draws a new one.
        */
       version: bigint('version', { mode: 'bigint' }).notNull().default(sql`nextval('change_seq')`),
       /** JSON text, kept as written: `jsonb` would reorder keys and drop duplicates. */
@@ -68,8 +71,8 @@ export function defineStoreTables(schemaName?: string) {
 
   /**
    * Deletions (tombstones; before migration 0005 every change), written by a trigger in the same
-   * transaction: a listener that lost its connection replays from here the deletions NOTIFY could not
-   * bring it, and the rest from the resources' versions. Pruned after a retention time.
+   * transaction: a listener that lost its connection replays from here the deletions NOTIFY could
+   * not bring it, and the rest from the resources' versions. Pruned after a retention time.
    */
   const events = table(
     'events',

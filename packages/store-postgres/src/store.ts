@@ -1,9 +1,9 @@
 /**
  * The Store port over PostgreSQL, whatever the driver: every query is built with drizzle against
  * the schema's tables (`store-statements.ts` and the modules it uses), and the drivers only
- * connect, listen and lock (spec §10.2, with meshca's differences: one version sequence for the
- * whole schema, list filtering and paging in SQL with cursor offsets, change events notified and,
- * for deletions, kept as tombstones).
+ * connect, listen and lock (docs/kuma-compatibility.md §10.2, with meshca's differences: one
+ * version sequence for the whole schema, list filtering and paging in SQL with cursor offsets,
+ * change events notified and, for deletions, kept as tombstones).
  */
 import type {
   InstanceRegistry,
@@ -61,8 +61,9 @@ export interface SqlStoreSettings {
   readonly maxSpecBytes: number
   readonly readCacheBytes: number
   /**
-   * How long a cached row may be answered. 0: for as long as nothing changes it, which only a driver
-   * that `notifiesBeforeWriteReturns` allows; elsewhere 0 turns the cache off (`row-cache.ts`).
+   * How long a cached row may be answered. 0: for as long as nothing changes it, which only a
+   * driver that `notifiesBeforeWriteReturns` allows; elsewhere 0 turns the cache off
+   * (`row-cache.ts`).
    */
   readonly readCacheMaxAgeMs: number
   readonly eventRetentionMs: number

@@ -1,8 +1,8 @@
 /**
- * Who may use the data plane API (spec §11): a data plane token signed by the key of the mesh in the
- * URL, checked against the Dataplane it asks for with Kuma's messages. A token that does not verify
- * is a 401; a valid token used for another data plane (another name, tags it does not allow) is a
- * 403, with Kuma's reason.
+ * Who may use the data plane API (docs/kuma-compatibility.md §11): a data plane token signed by the
+ * key of the mesh in the URL, checked against the Dataplane it asks for with Kuma's messages. A
+ * token that does not verify is a 401; a valid token used for another data plane (another name,
+ * tags it does not allow) is a 403, with Kuma's reason.
  */
 import {
   checkDataplaneToken,

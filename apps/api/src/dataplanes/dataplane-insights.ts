@@ -1,8 +1,9 @@
 /**
- * What the data plane API writes into `DataplaneInsight` (spec §7.1): the `mTLS` statistics of each
- * issuance and one subscription per stream (connect and disconnect times, the instance serving it,
- * how many identities it sent). The insight is the only place these survive a restart, and core's
- * safe CA switch (decision 4) reads `supportedBackends` of the online data planes from it.
+ * What the data plane API writes into `DataplaneInsight` (docs/kuma-compatibility.md §7.1): the
+ * `mTLS` statistics of each issuance and one subscription per stream (connect and disconnect times,
+ * the instance serving it, how many identities it sent). The insight is the only place these
+ * survive a restart, and core's safe CA switch (decision 4 of docs/decisions.md) reads
+ * `supportedBackends` of the online data planes from it.
  *
  * The transforms are pure; `createInsightRecorder` applies them with read-modify-write against
  * concurrent writers (other streams of the same data plane, other instances): a lost race re-reads
@@ -55,7 +56,9 @@ export function withConnect(
   }
 }
 
-/** The stream is gone: its subscription gets its disconnect time; `undefined` when nothing changes. */
+/**
+ * The stream is gone: its subscription gets its disconnect time; `undefined` when nothing changes.
+ */
 export function withDisconnect(
   spec: DataplaneInsightSpec | undefined,
   subscriptionId: string,
@@ -124,9 +127,9 @@ export type InsightChange = (
 
 export interface InsightRecorder {
   /**
-   * Applies `change` to the stored insight (creating it when absent); `change` may run several times
-   * and returns `undefined` for "nothing to write". Resolves `false` when the write could not be
-   * made (logged): the insight is bookkeeping and never fails the identity it describes.
+   * Applies `change` to the stored insight (creating it when absent); `change` may run several
+   * times and returns `undefined` for "nothing to write". Resolves `false` when the write could not
+   * be made (logged): the insight is bookkeeping and never fails the identity it describes.
    */
   record(mesh: string, name: string, change: InsightChange): Promise<boolean>
   /** Resolves once every write started so far has settled. */

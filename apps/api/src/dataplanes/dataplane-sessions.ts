@@ -1,13 +1,13 @@
 /**
  * The data planes connected to this instance, each with the identity it holds, in memory only
- * (decision 6): a new connection always gets a fresh certificate, whether the data plane restarted,
- * this control plane restarted, or the data plane came from another instance.
+ * (decision 6 of docs/decisions.md): a new connection always gets a fresh certificate, whether the
+ * data plane restarted, this control plane restarted, or the data plane came from another instance.
  *
  * A session replaces its data plane's identity and pushes it on the stream:
- * - at `rotateAt` (4/5 of the lifetime plus jitter, decision 18);
+ * - at `rotateAt` (4/5 of the lifetime plus jitter, decision 18 of docs/decisions.md);
  * - when its mesh's mTLS settings change (any difference in `Mesh.mtls`, as Kuma compares them), or
- *   a Secret a CA backend of the mesh uses changes (decision 10), spread over `reissueWindowMs` so
- *   that a fleet does not hit the signer at the same instant;
+ *   a Secret a CA backend of the mesh uses changes (decision 10 of docs/decisions.md), spread over
+ * `reissueWindowMs` so that a fleet does not hit the signer at the same instant;
  * - when its Dataplane's tags change (the SANs come from them).
  * Changes come from the store's `watch`, which reaches every instance sharing the database.
  */

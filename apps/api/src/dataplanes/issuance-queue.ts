@@ -21,7 +21,10 @@ export interface QueuedIdentityRequest {
   readonly mesh: string
   readonly name: string
   readonly dataplane: DataplaneSpec
-  /** PEM PKCS#10 request (decision 17): the certificate is for its key, no key is generated. */
+  /**
+   * PEM PKCS#10 request (decision 17 of docs/decisions.md): the certificate is for its key, no key
+   * is generated.
+   */
   readonly csr?: string
 }
 
@@ -44,7 +47,10 @@ export interface IssuanceObserver {
   failed(mesh: string, code: string): void
 }
 
-/** A comparable form of a mesh's mTLS settings: any difference means new identities (spec §5.4). */
+/**
+ * A comparable form of a mesh's mTLS settings: any difference means new identities
+ * (docs/kuma-compatibility.md §5.4).
+ */
 export function mtlsKey(spec: MeshSpec): string {
   return JSON.stringify(spec.mtls ?? null)
 }

@@ -2,7 +2,7 @@
  * The data plane API: a data plane authenticates with its data plane token and receives its
  * identity (certificate chain, key unless it sent a CSR, trust bundle, mode), once with
  * `POST …/identity`, or as a stream of Server-Sent Events that pushes every replacement
- * (`GET …/identity/stream`). Documented in the README ("Data plane API").
+ * (`GET …/identity/stream`). Documented in docs/api.md ("Data plane API").
  */
 import {
   checkDataplaneToken,

@@ -25,7 +25,7 @@ export function tokenRoutes(deps: RouteDeps): Hono<AppEnv> {
     requireAdminToGenerate(c, 'dataplane tokens')
     const request = parseDataplaneTokenRequest(await readBody(c))
     // The signing key is a Secret of the mesh: no mesh, no key, no token (decision 15 of
-    // docs/decisions.md).
+    // docs/decisions.md of docs/decisions.md).
     if ((await deps.core.meshes.get(request.mesh)) === undefined) {
       throw new MeshcaError('MESH_NOT_FOUND', 'Mesh is not found', {
         violations: [{ field: 'mesh', message: `mesh of name ${request.mesh} is not found` }],
