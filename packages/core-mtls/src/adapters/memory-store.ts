@@ -4,6 +4,7 @@ import { checkListOptions, encodeListCursor } from '../ports/list-options.ts'
 import type { Clock, Logger } from '../ports/runtime.ts'
 import { silentLogger, systemClock } from '../ports/runtime.ts'
 import type {
+  ListOptions,
   ListPage,
   Store,
   StoredResource,
@@ -95,29 +96,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     return String(state.lastVersion)
   }
 
-  function publish(action: StoreEventAction, key: ResourceKey): void {
-    const event: StoreEvent = { action, key: { type: key.type, mesh: key.mesh, name: key.name } }
-    const recipients = [...state.subscriptions]
-    // After the write's own continuation, in write order: listeners never run inside a write.
-    queueMicrotask(() => {
-      for (const subscription of recipients) {
-        if (!state.subscriptions.has(subscription)) continue
-        if (subscription.types !== undefined && !subscription.types.has(key.type)) continue
-        try {
-          subscription.listener({ action: event.action, key: { ...event.key } })
-        } catch (error) {
-          subscription.logger.log('error', 'store watch listener failed', {
-            action,
-            type: key.type,
-            mesh: key.mesh,
-            name: key.name,
-            error: error instanceof Error ? error.message : String(error),
-          })
-        }
-      }
-    })
-  }
-
   return {
     async get(key) {
       ensureOpen()
@@ -128,24 +106,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
 
     async list(type, listOptions = {}) {
       ensureOpen()
-      const page = checkListOptions(type, listOptions)
-      const matching = [...state.rows.values()]
-        .filter(
-          (row) =>
-            row.type === type &&
-            (listOptions.mesh === undefined || row.mesh === listOptions.mesh) &&
-            (listOptions.nameContains === undefined || row.name.includes(listOptions.nameContains))
-        )
-        .sort(compareKeys)
-      const after = page.after
-      const start =
-        after === undefined ? 0 : countWhile(matching, (row) => compareKeys(row, after) <= 0)
-      const slice = matching.slice(start, start + page.size)
-      const last = slice.at(-1)
-      const result: ListPage = { items: slice.map(toResource), total: matching.length }
-      return last !== undefined && start + slice.length < matching.length
-        ? { ...result, next: encodeListCursor(last) }
-        : result
+      return listRows(state.rows, type, listOptions)
     },
 
     async create(key, spec) {
@@ -167,7 +128,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         specJson,
       }
       state.rows.set(id, row)
-      publish('create', key)
+      publish(state, 'create', key)
       return toResource(row)
     },
 
@@ -176,13 +137,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       checkKey(key)
       const specJson = JSON.stringify(spec)
       const id = resourceKeyId(key)
-      const current = state.rows.get(id)
-      if (current === undefined) {
-        throw new MeshcaError('NOT_FOUND', `Resource not found: ${describeKey(key)}`)
-      }
-      if (current.version !== expectedVersion) {
-        throw new MeshcaError('CONFLICT', `Resource conflict: ${describeKey(key)}`)
-      }
+      // An update names the version it replaces; none given (untyped callers) matches no row.
+      const current = currentRow(state, id, key, expectedVersion ?? '')
       const row: Row = {
         ...current,
         version: nextVersion(),
@@ -191,7 +147,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         specJson,
       }
       state.rows.set(id, row)
-      publish('update', key)
+      publish(state, 'update', key)
       return toResource(row)
     },
 
@@ -199,24 +155,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       ensureOpen()
       checkKey(key)
       const id = resourceKeyId(key)
-      const current = state.rows.get(id)
-      if (current === undefined) {
-        throw new MeshcaError('NOT_FOUND', `Resource not found: ${describeKey(key)}`)
-      }
-      if (expectedVersion !== undefined && current.version !== expectedVersion) {
-        throw new MeshcaError('CONFLICT', `Resource conflict: ${describeKey(key)}`)
-      }
+      currentRow(state, id, key, expectedVersion)
       state.rows.delete(id)
-      publish('delete', key)
+      publish(state, 'delete', key)
     },
 
     watch(listener, watchOptions: WatchOptions = {}): Unsubscribe {
       ensureOpen()
-      const subscription: Subscription = {
-        listener,
-        types: watchOptions.types === undefined ? undefined : new Set(watchOptions.types),
-        logger,
-      }
+      const types = watchOptions.types === undefined ? undefined : new Set(watchOptions.types)
+      const subscription: Subscription = { listener, types, logger }
       state.subscriptions.add(subscription)
       ownSubscriptions.add(subscription)
       return () => {
@@ -231,6 +178,72 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       ownSubscriptions.clear()
     },
   }
+}
+
+/** Tells every watcher of the shared rows about a write. */
+function publish(state: SharedState, action: StoreEventAction, key: ResourceKey): void {
+  const event: StoreEvent = { action, key: { type: key.type, mesh: key.mesh, name: key.name } }
+  const recipients = [...state.subscriptions]
+  // After the write's own continuation, in write order: listeners never run inside a write.
+  queueMicrotask(() => {
+    for (const subscription of recipients) {
+      if (!state.subscriptions.has(subscription)) continue
+      if (subscription.types !== undefined && !subscription.types.has(key.type)) continue
+      try {
+        subscription.listener({ action: event.action, key: { ...event.key } })
+      } catch (error) {
+        subscription.logger.log('error', 'store watch listener failed', {
+          action,
+          type: key.type,
+          mesh: key.mesh,
+          name: key.name,
+          error: error instanceof Error ? error.message : String(error),
+        })
+      }
+    }
+  })
+}
+
+/** One page of the rows of `type` that match the options, in (mesh, name) order. */
+function listRows(rows: Map<string, Row>, type: ResourceType, options: ListOptions): ListPage {
+  const page = checkListOptions(type, options)
+  const matching = [...rows.values()]
+    .filter(
+      (row) =>
+        row.type === type &&
+        (options.mesh === undefined || row.mesh === options.mesh) &&
+        (options.nameContains === undefined || row.name.includes(options.nameContains))
+    )
+    .sort(compareKeys)
+  const after = page.after
+  const start =
+    after === undefined ? 0 : countWhile(matching, (row) => compareKeys(row, after) <= 0)
+  const slice = matching.slice(start, start + page.size)
+  const last = slice.at(-1)
+  const result: ListPage = { items: slice.map(toResource), total: matching.length }
+  return last !== undefined && start + slice.length < matching.length
+    ? { ...result, next: encodeListCursor(last) }
+    : result
+}
+
+/**
+ * The row a write replaces: NOT_FOUND without one, CONFLICT when `expectedVersion` is given and
+ * is not its version.
+ */
+function currentRow(
+  state: SharedState,
+  id: string,
+  key: ResourceKey,
+  expectedVersion: string | undefined
+): Row {
+  const current = state.rows.get(id)
+  if (current === undefined) {
+    throw new MeshcaError('NOT_FOUND', `Resource not found: ${describeKey(key)}`)
+  }
+  if (expectedVersion !== undefined && current.version !== expectedVersion) {
+    throw new MeshcaError('CONFLICT', `Resource conflict: ${describeKey(key)}`)
+  }
+  return current
 }
 
 function describeKey(key: ResourceKey): string {
