@@ -11,6 +11,7 @@ import {
   createInlineSigner,
   createMeshcaCore,
   createUserTokens,
+  type InstanceRegistry,
   isMeshcaError,
   type Logger,
   type MeshcaCore,
@@ -101,21 +102,9 @@ export async function startControlPlane(
       logger,
       ...(config.allowFileDataSources ? { readFile: readCaFile } : {}),
     })
-    if (config.defaultMesh) await ensureDefaultMesh(core, logger)
-    const resealed = await core.meshes.sealStoredInlineKeys()
-    if (resealed > 0) logger.log('info', 'inline CA keys sealed at rest', { meshes: resealed })
-    const userTokens = createUserTokens({ secrets: core.secrets.system, mesh: SYSTEM_SECRETS_MESH })
-    const dataplaneTokens = createDataplaneTokens({ secrets: core.secrets.system })
-    const adminTokenPath = await ensureAdminToken(config.dataDir, userTokens, logger)
+    const { userTokens, dataplaneTokens, adminTokenPath } = await prepareStore(core, config, logger)
     const instanceId = newInstanceId()
-    // Alive before the first stream opens, so that no daemon takes this instance's streams for dead.
-    await instances.heartbeat(instanceId)
-    heartbeat = setInterval(() => {
-      instances.heartbeat(instanceId).catch((error: unknown) => {
-        logger.log('warn', 'instance heartbeat not written', { error: String(error) })
-      })
-    }, INSTANCE_HEARTBEAT_MS)
-    heartbeat.unref()
+    heartbeat = await startHeartbeat(instances, instanceId, logger)
     const dataplaneSessions = createDataplaneSessions({
       core,
       logger,
@@ -179,6 +168,36 @@ export async function startControlPlane(
     await Promise.allSettled([opened?.store.close(), signer.close()])
     throw error
   }
+}
+
+/** What the store must hold before serving: the default mesh, sealed keys, the admin token. */
+async function prepareStore(core: MeshcaCore, config: ApiConfig, logger: Logger) {
+  if (config.defaultMesh) await ensureDefaultMesh(core, logger)
+  const resealed = await core.meshes.sealStoredInlineKeys()
+  if (resealed > 0) logger.log('info', 'inline CA keys sealed at rest', { meshes: resealed })
+  const userTokens = createUserTokens({ secrets: core.secrets.system, mesh: SYSTEM_SECRETS_MESH })
+  const dataplaneTokens = createDataplaneTokens({ secrets: core.secrets.system })
+  const adminTokenPath = await ensureAdminToken(config.dataDir, userTokens, logger)
+  return { userTokens, dataplaneTokens, adminTokenPath }
+}
+
+/**
+ * Marks this instance alive now, before the first stream opens, so that no daemon takes its
+ * streams for dead, and then every `INSTANCE_HEARTBEAT_MS`.
+ */
+async function startHeartbeat(
+  instances: InstanceRegistry,
+  instanceId: string,
+  logger: Logger
+): Promise<ReturnType<typeof setInterval>> {
+  await instances.heartbeat(instanceId)
+  const heartbeat = setInterval(() => {
+    instances.heartbeat(instanceId).catch((error: unknown) => {
+      logger.log('warn', 'instance heartbeat not written', { error: String(error) })
+    })
+  }, INSTANCE_HEARTBEAT_MS)
+  heartbeat.unref()
+  return heartbeat
 }
 
 /**
