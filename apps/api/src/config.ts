@@ -181,51 +181,106 @@ export function wantsHelp(argv: readonly string[]): boolean {
   return argv.includes('--help') || argv.includes('-h')
 }
 
-/** The configuration from `env` and `argv`; `INVALID` with a readable message when it is wrong. */
-export function loadConfig(
+const FLAG_OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  store: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'postgres-url': { type: 'string' },
+  'postgres-read-cache': { type: 'string' },
+  'secret-key-file': { type: 'string' },
+  'localhost-is-admin': { type: 'string' },
+  'default-mesh': { type: 'string' },
+  'log-level': { type: 'string' },
+  'dp-heartbeat-interval': { type: 'string' },
+  'dp-reissue-window': { type: 'string' },
+  signer: { type: 'string' },
+  'signer-key-pool': { type: 'string' },
+  'signer-max-queue': { type: 'string' },
+  daemon: { type: 'string' },
+  'daemon-interval': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'allow-file-data-sources': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+/** A setting's text: its flag when given, else its environment variable when set and not empty. */
+type Pick = (flag: string, variable: string) => string | undefined
+
+function settingPicker(
   env: Readonly<Record<string, string | undefined>>,
-  argv: readonly string[],
-  cwd: string
-): ApiConfig {
+  argv: readonly string[]
+): Pick {
   let flags: Record<string, string | boolean | undefined>
   try {
     flags = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        store: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'postgres-url': { type: 'string' },
-        'postgres-read-cache': { type: 'string' },
-        'secret-key-file': { type: 'string' },
-        'localhost-is-admin': { type: 'string' },
-        'default-mesh': { type: 'string' },
-        'log-level': { type: 'string' },
-        'dp-heartbeat-interval': { type: 'string' },
-        'dp-reissue-window': { type: 'string' },
-        signer: { type: 'string' },
-        'signer-key-pool': { type: 'string' },
-        'signer-max-queue': { type: 'string' },
-        daemon: { type: 'string' },
-        'daemon-interval': { type: 'string' },
-        'metrics-port': { type: 'string' },
-        'allow-file-data-sources': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: FLAG_OPTIONS,
     }).values
   } catch (error) {
     throw invalid((error as Error).message, 'argv')
   }
-  const pick = (flag: string, variable: string): string | undefined => {
+  return (flag, variable) => {
     const fromFlag = flags[flag]
     if (typeof fromFlag === 'string') return fromFlag
     const fromEnv = env[variable]
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
   }
+}
 
+/** The configuration from `env` and `argv`; `INVALID` with a readable message when it is wrong. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  argv: readonly string[],
+  cwd: string
+): ApiConfig {
+  const pick = settingPicker(env, argv)
+  const storage = storageSettings(pick, cwd)
+  const logLevel = parseChoice(
+    pick('log-level', 'MESHCA_LOG_LEVEL') ?? 'info',
+    LOG_LEVELS,
+    'MESHCA_LOG_LEVEL'
+  )
+  const work = workerSettings(pick)
+  const localhostIsAdminText = pick('localhost-is-admin', 'MESHCA_API_LOCALHOST_IS_ADMIN')
+  const defaultMeshText = pick('default-mesh', 'MESHCA_DEFAULT_MESH')
+  const fileSourcesText = pick('allow-file-data-sources', 'MESHCA_ALLOW_FILE_DATA_SOURCES')
+  const daemonText = pick('daemon', 'MESHCA_DAEMON')
+  return {
+    ...storage,
+    secretKey: secretKeySource(
+      env,
+      pick('secret-key-file', 'MESHCA_SECRET_KEY_FILE'),
+      storage.store,
+      { dataDir: storage.dataDir, cwd }
+    ),
+    localhostIsAdmin:
+      localhostIsAdminText === undefined
+        ? true
+        : parseBoolean(localhostIsAdminText, 'MESHCA_API_LOCALHOST_IS_ADMIN'),
+    defaultMesh:
+      defaultMeshText === undefined ? true : parseBoolean(defaultMeshText, 'MESHCA_DEFAULT_MESH'),
+    logLevel,
+    dataplaneHeartbeatIntervalMs: parseDuration(
+      pick('dp-heartbeat-interval', 'MESHCA_DP_HEARTBEAT_INTERVAL') ?? DEFAULT_DATAPLANE_HEARTBEAT,
+      'MESHCA_DP_HEARTBEAT_INTERVAL'
+    ),
+    dataplaneReissueWindowMs: parseDuration(
+      pick('dp-reissue-window', 'MESHCA_DP_REISSUE_WINDOW') ?? DEFAULT_DATAPLANE_REISSUE_WINDOW,
+      'MESHCA_DP_REISSUE_WINDOW'
+    ),
+    ...work,
+    daemon: daemonText === undefined ? true : parseBoolean(daemonText, 'MESHCA_DAEMON'),
+    allowFileDataSources:
+      fileSourcesText !== undefined &&
+      parseBoolean(fileSourcesText, 'MESHCA_ALLOW_FILE_DATA_SOURCES'),
+  }
+}
+
+/** Where the API listens and where its data lives. */
+function storageSettings(pick: Pick, cwd: string) {
   const host = pick('host', 'MESHCA_API_HOST') ?? DEFAULT_HOST
   const portText = pick('port', 'MESHCA_API_PORT')
   const port = portText === undefined ? DEFAULT_PORT : parsePort(portText, 'MESHCA_API_PORT')
@@ -242,11 +297,18 @@ export function loadConfig(
       ? 0
       : // The store counts whole milliseconds: 500us is 1 ms, not an invalid 0.5.
         Math.ceil(parseDuration(readCacheText, 'MESHCA_POSTGRES_READ_CACHE'))
-  const logLevel = parseChoice(
-    pick('log-level', 'MESHCA_LOG_LEVEL') ?? 'info',
-    LOG_LEVELS,
-    'MESHCA_LOG_LEVEL'
-  )
+  return {
+    host,
+    port,
+    store,
+    dataDir,
+    ...(postgresUrl === undefined ? {} : { postgresUrl }),
+    postgresReadCacheMs,
+  }
+}
+
+/** The signer's threads and queue, the daemon's period and the metrics port. */
+function workerSettings(pick: Pick) {
   const signer = parseChoice(
     pick('signer', 'MESHCA_SIGNER') ?? 'workers',
     SIGNER_KINDS,
@@ -264,7 +326,6 @@ export function loadConfig(
     1,
     'MESHCA_SIGNER_MAX_QUEUE'
   )
-  const daemonText = pick('daemon', 'MESHCA_DAEMON')
   const daemonIntervalMs = parseDuration(
     pick('daemon-interval', 'MESHCA_DAEMON_INTERVAL') ?? DEFAULT_DAEMON_INTERVAL,
     'MESHCA_DAEMON_INTERVAL'
@@ -279,45 +340,7 @@ export function loadConfig(
       : isOff(metricsPortText)
         ? undefined
         : parsePort(metricsPortText, 'MESHCA_METRICS_PORT')
-  const localhostIsAdminText = pick('localhost-is-admin', 'MESHCA_API_LOCALHOST_IS_ADMIN')
-  const defaultMeshText = pick('default-mesh', 'MESHCA_DEFAULT_MESH')
-  const fileSourcesText = pick('allow-file-data-sources', 'MESHCA_ALLOW_FILE_DATA_SOURCES')
-  return {
-    host,
-    port,
-    store,
-    dataDir,
-    ...(postgresUrl === undefined ? {} : { postgresUrl }),
-    postgresReadCacheMs,
-    secretKey: secretKeySource(env, pick('secret-key-file', 'MESHCA_SECRET_KEY_FILE'), store, {
-      dataDir,
-      cwd,
-    }),
-    localhostIsAdmin:
-      localhostIsAdminText === undefined
-        ? true
-        : parseBoolean(localhostIsAdminText, 'MESHCA_API_LOCALHOST_IS_ADMIN'),
-    defaultMesh:
-      defaultMeshText === undefined ? true : parseBoolean(defaultMeshText, 'MESHCA_DEFAULT_MESH'),
-    logLevel,
-    dataplaneHeartbeatIntervalMs: parseDuration(
-      pick('dp-heartbeat-interval', 'MESHCA_DP_HEARTBEAT_INTERVAL') ?? DEFAULT_DATAPLANE_HEARTBEAT,
-      'MESHCA_DP_HEARTBEAT_INTERVAL'
-    ),
-    dataplaneReissueWindowMs: parseDuration(
-      pick('dp-reissue-window', 'MESHCA_DP_REISSUE_WINDOW') ?? DEFAULT_DATAPLANE_REISSUE_WINDOW,
-      'MESHCA_DP_REISSUE_WINDOW'
-    ),
-    signer,
-    signerKeyPool,
-    signerMaxQueue,
-    daemon: daemonText === undefined ? true : parseBoolean(daemonText, 'MESHCA_DAEMON'),
-    daemonIntervalMs,
-    metricsPort,
-    allowFileDataSources:
-      fileSourcesText !== undefined &&
-      parseBoolean(fileSourcesText, 'MESHCA_ALLOW_FILE_DATA_SOURCES'),
-  }
+  return { signer, signerKeyPool, signerMaxQueue, daemonIntervalMs, metricsPort }
 }
 
 function secretKeySource(
