@@ -58,49 +58,9 @@ export function createMetricsRegistry(): MetricsRegistry {
   const families = new Map<string, Family>()
   const collectors = new Set<{ readonly collect: () => void | Promise<void> }>()
 
-  function register<State>(
-    family: FamilySpec,
-    newState: () => State,
-    renderSeries: RenderSeries<State>
-  ) {
-    const { name, type } = family
-    if (!METRIC_NAME.test(name)) throw new TypeError(`invalid metric name "${name}"`)
-    if (families.has(name)) throw new Error(`metric "${name}" is already registered`)
-    const labelNames = [...family.labelNames]
-    // `le` would collide with the label a histogram adds to each of its `_bucket` samples.
-    checkLabelNames(name, labelNames, type === 'histogram' ? ['le'] : [])
-    const series = new Map<string, { labelValues: readonly string[]; state: State }>()
-    families.set(name, {
-      help: family.help,
-      type,
-      renderInto(lines) {
-        // An unlabelled metric always has its one series, so a scrape shows 0 rather than nothing.
-        const entries =
-          labelNames.length === 0 && series.size === 0
-            ? [{ labelValues: [], state: newState() }]
-            : [...series.values()].sort((a, b) => compareLabelValues(a.labelValues, b.labelValues))
-        for (const { labelValues, state } of entries) {
-          const pairs = labelValues.map((v, i) => `${labelNames[i]}="${escapeLabelValue(v)}"`)
-          renderSeries(pairs, state, lines)
-        }
-      },
-    })
-    return {
-      get(labels: Labels | undefined): State {
-        const labelValues = labelValuesOf(name, labelNames, labels)
-        const key = JSON.stringify(labelValues)
-        const entry = series.get(key) ?? { labelValues, state: newState() }
-        series.set(key, entry)
-        return entry.state
-      },
-      delete: (labels?: Labels) =>
-        series.delete(JSON.stringify(labelValuesOf(name, labelNames, labels))),
-      clear: () => series.clear(),
-    }
-  }
-
   const registerScalar = (family: FamilySpec) =>
-    register(
+    registerFamily(
+      families,
       family,
       () => ({ value: 0 }),
       (pairs, state, lines) => {
@@ -132,44 +92,8 @@ export function createMetricsRegistry(): MetricsRegistry {
       }
     },
 
-    histogram(name, help, buckets, labelNames = []) {
-      const bounds = [...buckets]
-      const increasing = bounds.every(
-        (b, i) => Number.isFinite(b) && b > (bounds[i - 1] ?? -Infinity)
-      )
-      // No buckets is a mistake, not a request for the Go client's silent defaults.
-      if (bounds.length === 0 || !increasing) {
-        throw new RangeError(`metric "${name}": buckets must be finite and strictly increasing`)
-      }
-      const les = [...bounds.map(formatBucketBound), '+Inf']
-      const series = register(
-        { name, help, type: 'histogram', labelNames },
-        // One count per `le` (the last for values above every bound), made cumulative at render
-        // so that an observation touches a single slot.
-        () => ({ counts: les.map(() => 0), sum: 0 }),
-        (pairs, state, lines) => {
-          let cumulative = 0
-          les.forEach((le, i) => {
-            cumulative += state.counts[i] ?? 0
-            lines.push(sample(`${name}_bucket`, [...pairs, `le="${le}"`], cumulative))
-          })
-          lines.push(sample(`${name}_sum`, pairs, state.sum))
-          lines.push(sample(`${name}_count`, pairs, cumulative))
-        }
-      )
-      return {
-        observe(labels, value) {
-          if (!Number.isFinite(value)) {
-            throw new RangeError(`metric "${name}": observed value must be finite`)
-          }
-          const state = series.get(labels)
-          const bucket = bounds.findIndex((bound) => value <= bound)
-          const slot = bucket === -1 ? bounds.length : bucket
-          state.counts[slot] = (state.counts[slot] ?? 0) + 1
-          state.sum += value
-        },
-      }
-    },
+    histogram: (name, help, buckets, labelNames = []) =>
+      createHistogram(families, name, help, buckets, labelNames),
 
     onCollect(collector) {
       const entry = { collect: collector }
@@ -186,6 +110,93 @@ export function createMetricsRegistry(): MetricsRegistry {
         family.renderInto(lines)
       }
       return lines.length === 0 ? '' : `${lines.join('\n')}\n`
+    },
+  }
+}
+
+/** Adds a metric family; returns its series by label values. */
+function registerFamily<State>(
+  families: Map<string, Family>,
+  family: FamilySpec,
+  newState: () => State,
+  renderSeries: RenderSeries<State>
+) {
+  const { name, type } = family
+  if (!METRIC_NAME.test(name)) throw new TypeError(`invalid metric name "${name}"`)
+  if (families.has(name)) throw new Error(`metric "${name}" is already registered`)
+  const labelNames = [...family.labelNames]
+  // `le` would collide with the label a histogram adds to each of its `_bucket` samples.
+  checkLabelNames(name, labelNames, type === 'histogram' ? ['le'] : [])
+  const series = new Map<string, { labelValues: readonly string[]; state: State }>()
+  families.set(name, {
+    help: family.help,
+    type,
+    renderInto(lines) {
+      // An unlabelled metric always has its one series, so a scrape shows 0 rather than nothing.
+      const entries =
+        labelNames.length === 0 && series.size === 0
+          ? [{ labelValues: [], state: newState() }]
+          : [...series.values()].sort((a, b) => compareLabelValues(a.labelValues, b.labelValues))
+      for (const { labelValues, state } of entries) {
+        const pairs = labelValues.map((v, i) => `${labelNames[i]}="${escapeLabelValue(v)}"`)
+        renderSeries(pairs, state, lines)
+      }
+    },
+  })
+  return {
+    get(labels: Labels | undefined): State {
+      const labelValues = labelValuesOf(name, labelNames, labels)
+      const key = JSON.stringify(labelValues)
+      const entry = series.get(key) ?? { labelValues, state: newState() }
+      series.set(key, entry)
+      return entry.state
+    },
+    delete: (labels?: Labels) =>
+      series.delete(JSON.stringify(labelValuesOf(name, labelNames, labels))),
+    clear: () => series.clear(),
+  }
+}
+
+function createHistogram(
+  families: Map<string, Family>,
+  name: string,
+  help: string,
+  buckets: readonly number[],
+  labelNames: readonly string[]
+): Histogram {
+  const bounds = [...buckets]
+  const increasing = bounds.every((b, i) => Number.isFinite(b) && b > (bounds[i - 1] ?? -Infinity))
+  // No buckets is a mistake, not a request for the Go client's silent defaults.
+  if (bounds.length === 0 || !increasing) {
+    throw new RangeError(`metric "${name}": buckets must be finite and strictly increasing`)
+  }
+  const les = [...bounds.map(formatBucketBound), '+Inf']
+  const series = registerFamily(
+    families,
+    { name, help, type: 'histogram', labelNames },
+    // One count per `le` (the last for values above every bound), made cumulative at render
+    // so that an observation touches a single slot.
+    () => ({ counts: les.map(() => 0), sum: 0 }),
+    (pairs, state, lines) => {
+      let cumulative = 0
+      les.forEach((le, i) => {
+        cumulative += state.counts[i] ?? 0
+        lines.push(sample(`${name}_bucket`, [...pairs, `le="${le}"`], cumulative))
+      })
+      lines.push(sample(`${name}_sum`, pairs, state.sum))
+      lines.push(sample(`${name}_count`, pairs, cumulative))
+    }
+  )
+  return {
+    observe(labels, value) {
+      if (!Number.isFinite(value)) {
+        throw new RangeError(`metric "${name}": observed value must be finite`)
+      }
+      const state = series.get(labels)
+      const bucket = bounds.findIndex((bound) => value <= bound)
+      const slot = bucket === -1 ? bounds.length : bucket
+      state.counts[slot] = (state.counts[slot] ?? 0) + 1
+      state.sum += value
     },
   }
 }
