@@ -48,7 +48,10 @@ function log(text: string): void {
   else console.error(text)
 }
 
-/** The README's promise for a serving process; the test only bounds it at ten times this. */
+/**
+ * The promise of docs/signer-workers.md for a serving process; the test only bounds it at ten times
+ * this.
+ */
 const EVENT_LOOP_P99_TARGET_MS = 20
 const EVENT_LOOP_NAME = 'event loop while the pool is saturated'
 
