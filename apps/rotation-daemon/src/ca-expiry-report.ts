@@ -33,12 +33,15 @@ export class CaExpiryReport {
     this.#options = options
   }
 
-  /** Returns how many warnings it logged, or 'deleted' when the mesh turned out to be gone. */
+  /**
+   * Returns how many warnings it logged, and whether the mesh turned out to be gone (the backends
+   * after that one are not looked at).
+   */
   async report(
     mesh: Resource<'Mesh'>,
     leader: boolean,
     observed: Observed
-  ): Promise<number | 'deleted'> {
+  ): Promise<{ readonly warnings: number; readonly deleted: boolean }> {
     const { core, store, caBackends, failures } = this.#options
     let warnings = 0
     for (const backend of mesh.spec.mtls?.backends ?? []) {
@@ -52,7 +55,7 @@ export class CaExpiryReport {
         notAfter = loaded.validity.notAfter
       } catch (error) {
         // The delete's cascade took the CA since the tick listed the mesh.
-        if (!(await meshIsStored(store, mesh.name))) return 'deleted'
+        if (!(await meshIsStored(store, mesh.name))) return { warnings, deleted: true }
         // Expired or broken CA material: loading refuses it. Leaders say so; every tick until fixed.
         if (leader) failures.fail('load CA', error, { mesh: mesh.name, backend: backend.name })
         continue
@@ -63,7 +66,7 @@ export class CaExpiryReport {
       ])
       if (leader && this.#warn(mesh.name, backend.name, notAfter)) warnings++
     }
-    return warnings
+    return { warnings, deleted: false }
   }
 
   /** Logs a warning when the CA ends within the warning period and was not warned of lately. */

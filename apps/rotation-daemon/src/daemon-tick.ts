@@ -109,9 +109,9 @@ export class DaemonTick {
       if (cas === 'deleted') return this.#vanished(mesh.name)
       if (cas === 'ensured') counts.casEnsured++
     }
-    const warnings = await this.#caReport.report(mesh, isLeader(), observed)
-    if (warnings === 'deleted') return this.#vanished(mesh.name)
-    counts.caWarnings += warnings
+    const expiry = await this.#caReport.report(mesh, isLeader(), observed)
+    counts.caWarnings += expiry.warnings
+    if (expiry.deleted) return this.#vanished(mesh.name)
     const [dataplanes, storedInsights] = await Promise.all([
       core.resources.listAll('Dataplane', mesh.name),
       core.resources.listAll('DataplaneInsight', mesh.name),

@@ -96,12 +96,18 @@ export interface IdentityIssuer {
   issue(request: IdentityRequest): Promise<IdentityResult>
 }
 
+/** A plain object of functions, so that callers may pass its methods around or spread it. */
 export function createIdentityIssuer(options: IdentityIssuerOptions): IdentityIssuer {
-  return new MeshIdentityIssuer(options)
+  const issuer = new MeshIdentityIssuer(options)
+  return {
+    loadMeshTrust: (mesh, meshSpec) => issuer.loadMeshTrust(mesh, meshSpec),
+    issueMany: (requests) => issuer.issueMany(requests),
+    issue: (request) => issuer.issue(request),
+  }
 }
 
 /** The CAs of a mesh and its trust bundle; undefined when mTLS is off. */
-export async function loadMeshTrust(
+async function loadMeshTrust(
   ctx: CaContext,
   caBackends: CaBackendRegistry,
   mesh: string,

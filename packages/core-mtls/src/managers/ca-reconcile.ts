@@ -27,7 +27,7 @@
  * makes the daemon tick, which makes a fresh one. A crash between W and the deletion leaves an
  * orphan for `orphan-sweep.ts`.
  */
-import type { CaContext, SecretAccess } from '../ca/ca-backend.ts'
+import type { CaBackend, CaContext, SecretAccess } from '../ca/ca-backend.ts'
 import { type CaBackendRegistry, caBackendFor, defaultCaBackends } from '../ca/registry.ts'
 import { isMeshcaError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
@@ -98,15 +98,19 @@ async function removeWritten(secrets: SystemSecretAccess, written: readonly Writ
   return removed
 }
 
-/** Creates the missing CA material of every backend of `spec`, the Mesh `mesh`, in order. */
+/**
+ * Creates the missing CA material of every backend of `spec`, the Mesh `mesh`, in order; `lookup`
+ * finds each backend's plugin, or throws the caller's error for a type none is installed for.
+ */
 export async function ensureMeshCas(
   caBackends: CaBackendRegistry,
   ctx: CaContext,
   mesh: string,
-  spec: MeshSpec
+  spec: MeshSpec,
+  lookup: (registry: CaBackendRegistry, type: string) => CaBackend = caBackendFor
 ): Promise<void> {
   for (const backend of spec.mtls?.backends ?? []) {
-    await caBackendFor(caBackends, backend.type).ensure(ctx, mesh, backend)
+    await lookup(caBackends, backend.type).ensure(ctx, mesh, backend)
   }
 }
 

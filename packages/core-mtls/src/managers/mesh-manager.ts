@@ -1,5 +1,5 @@
 import { defaultTrafficPermission } from '../authz/traffic-permission.ts'
-import type { CaContext } from '../ca/ca-backend.ts'
+import type { CaBackend, CaContext } from '../ca/ca-backend.ts'
 import { keepStoredInlineKeys, sealInlineKeys } from '../ca/inline-keys.ts'
 import { type CaBackendRegistry, defaultCaBackends } from '../ca/registry.ts'
 import { isMeshcaError, MeshcaError, type Violation, validationError } from '../errors.ts'
@@ -67,7 +67,9 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
   const caBackends = options.caBackends ?? defaultCaBackends()
   const resources = options.resources ?? createResourceManager(store)
   const validation = { caBackends, resources, ctx }
-  const ensureCas = (name: string, spec: MeshSpec) => ensureMeshCas(caBackends, ctx, name, spec)
+  // A Mesh written straight into the store was never validated: an unknown type is named here.
+  const ensureCas = (name: string, spec: MeshSpec) =>
+    ensureMeshCas(caBackends, ctx, name, spec, managerFor)
 
   /** The Mesh as it is stored: inline private keys sealed (what loading a CA opens). */
   function sealed(mesh: Resource<'Mesh'>): Promise<Resource<'Mesh'>> {
@@ -131,4 +133,14 @@ export function createMeshManager(options: MeshManagerOptions): MeshManager {
     withStoredInlineKeys: (mesh, stored) => keepStoredInlineKeys(ctx.encryption, mesh, stored),
     secretGuard: createMeshSecretGuard({ store, ctx, caBackends, resources }),
   }
+}
+
+function managerFor(registry: CaBackendRegistry, type: string): CaBackend {
+  const backend = registry.get(type)
+  if (!backend) {
+    throw new MeshcaError('INVALID', `CA manager for type ${type} does not exist`, {
+      path: 'mtls.backends',
+    })
+  }
+  return backend
 }
