@@ -19,14 +19,12 @@ import {
   silentLogger,
 } from '@meshca/core-mtls'
 import {
-  createMetricsApp,
-  createMetricsRegistry,
   DEFAULT_LATENCY_BUCKETS_SECONDS,
-  type MetricsRegistry,
   type RotationDaemon,
   startRotationDaemon,
 } from '@meshca/rotation-daemon'
 import type { Hono } from 'hono'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { ensureAdminToken } from './admin-token.ts'
 import { createApp } from './app.ts'
 import { readCaFile } from './ca-files.ts'
@@ -35,6 +33,7 @@ import type { AppEnv } from './context.ts'
 import { createDataplaneSessions, type DataplaneSessions } from './dataplanes/dataplane-sessions.ts'
 import type { IssuanceObserver } from './dataplanes/issuance-queue.ts'
 import { loadEncryptionKey } from './encryption-key.ts'
+import { createMetricsApp } from './metrics-app.ts'
 import type { RemoteAddress } from './middleware/authenticate.ts'
 import { type OpenedStore, openStore } from './store.ts'
 import { SYSTEM_SECRETS_MESH } from './system-secrets.ts'
@@ -57,7 +56,7 @@ export interface ControlPlane {
   readonly instanceId: string
   readonly dataplaneSessions: DataplaneSessions
   /** Prometheus metrics of this process (issuance, signer, and the daemon's when it runs here). */
-  readonly metrics: MetricsRegistry
+  readonly metrics: Registry
   /** `/metrics` on a port of its own; the entries serve it when `config.metricsPort` is set. */
   readonly metricsApp: Hono
   /** The rotation daemon running in this process, when `config.daemon`. */
@@ -83,7 +82,7 @@ export async function startControlPlane(
   const logger = options.logger ?? silentLogger
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const encryptionKey = await loadEncryptionKey(config.secretKey, logger)
-  const metrics = createMetricsRegistry()
+  const metrics = new Registry()
   const signer = options.signer ?? (await createConfiguredSigner(config, metrics))
   let opened: OpenedStore | undefined
   let heartbeat: ReturnType<typeof setInterval> | undefined
@@ -204,60 +203,69 @@ async function startHeartbeat(
  * The worker pool keeps signing and RSA key generation off the event loop that serves data planes
  * and admins (design: long CPU work never runs there); `inline` is for embedding and debugging.
  */
-async function createConfiguredSigner(
-  config: ApiConfig,
-  metrics: MetricsRegistry
-): Promise<Signer> {
+async function createConfiguredSigner(config: ApiConfig, registry: Registry): Promise<Signer> {
   if (config.signer === 'inline') return createInlineSigner()
   const { createWorkerSigner } = await import('@meshca/signer-workers')
   const signer = createWorkerSigner({
     keyPool: { RSA_2048: config.signerKeyPool },
     maxQueuedRequests: config.signerMaxQueue,
   })
-  const queued = metrics.gauge(
-    'meshca_signer_queued_requests',
-    'Issuance requests waiting for a signer thread; at the limit, requests get 503.'
-  )
-  const inFlight = metrics.gauge(
-    'meshca_signer_tasks_in_flight',
-    'Signer tasks running on threads.'
-  )
-  const keys = metrics.gauge(
-    'meshca_signer_key_pool_keys',
-    'Key pairs generated ahead of demand, by key type.',
-    ['key_type']
-  )
-  metrics.onCollect(() => {
-    const stats = signer.stats()
-    queued.set(undefined, stats.queuedRequests)
-    inFlight.set(undefined, stats.tasksInFlight)
-    for (const [keyType, depth] of Object.entries(stats.keyPool)) {
-      keys.set({ key_type: keyType }, depth ?? 0)
-    }
+  const registers = [registry]
+  // Read at scrape time: each gauge's collect runs as the registry renders it.
+  new Gauge({
+    name: 'meshca_signer_queued_requests',
+    help: 'Issuance requests waiting for a signer thread; at the limit, requests get 503.',
+    registers,
+    collect() {
+      this.set(signer.stats().queuedRequests)
+    },
+  })
+  new Gauge({
+    name: 'meshca_signer_tasks_in_flight',
+    help: 'Signer tasks running on threads.',
+    registers,
+    collect() {
+      this.set(signer.stats().tasksInFlight)
+    },
+  })
+  new Gauge({
+    name: 'meshca_signer_key_pool_keys',
+    help: 'Key pairs generated ahead of demand, by key type.',
+    labelNames: ['key_type'],
+    registers,
+    collect() {
+      for (const [keyType, depth] of Object.entries(signer.stats().keyPool)) {
+        this.set({ key_type: keyType }, depth ?? 0)
+      }
+    },
   })
   return signer
 }
 
-function issuanceMetrics(metrics: MetricsRegistry): IssuanceObserver {
-  const issued = metrics.counter(
-    'meshca_identities_issued_total',
-    'Data plane certificates issued, by mesh and CA backend.',
-    ['mesh', 'backend']
-  )
-  const failed = metrics.counter(
-    'meshca_identity_issuance_failures_total',
-    'Data plane identity requests that failed, by mesh and error code (SIGNER_SATURATED: a 503).',
-    ['mesh', 'code']
-  )
-  const latency = metrics.histogram(
-    'meshca_identity_issuance_duration_seconds',
-    'Time from an identity request entering the issuance queue to its certificate.',
-    DEFAULT_LATENCY_BUCKETS_SECONDS
-  )
+function issuanceMetrics(registry: Registry): IssuanceObserver {
+  const registers = [registry]
+  const issued = new Counter({
+    name: 'meshca_identities_issued_total',
+    help: 'Data plane certificates issued, by mesh and CA backend.',
+    labelNames: ['mesh', 'backend'],
+    registers,
+  })
+  const failed = new Counter({
+    name: 'meshca_identity_issuance_failures_total',
+    help: 'Data plane identity requests that failed, by mesh and error code (SIGNER_SATURATED: a 503).',
+    labelNames: ['mesh', 'code'],
+    registers,
+  })
+  const latency = new Histogram({
+    name: 'meshca_identity_issuance_duration_seconds',
+    help: 'Time from an identity request entering the issuance queue to its certificate.',
+    buckets: [...DEFAULT_LATENCY_BUCKETS_SECONDS],
+    registers,
+  })
   return {
     issued(mesh, backend, seconds) {
       issued.inc({ mesh, backend })
-      latency.observe(undefined, seconds)
+      latency.observe(seconds)
     },
     failed(mesh, code) {
       failed.inc({ mesh, code })

@@ -92,7 +92,7 @@ export class DaemonTick {
       await removeOrphanMeshInsights(core, await storedMeshNames(store), failures)
       counts.orphansRemoved += await this.#sweepWhenDue()
     }
-    metrics.tickSeconds.observe(undefined, (performance.now() - started) / 1000)
+    metrics.tickSeconds.observe((performance.now() - started) / 1000)
     return { leader, meshes: meshes.length, ...counts, errors: failures.count - errorsBefore }
   }
 

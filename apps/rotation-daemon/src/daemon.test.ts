@@ -18,9 +18,9 @@ import {
   specToJson,
   type Unsubscribe,
 } from '@meshca/core-mtls'
+import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type RotationDaemon, type RotationDaemonOptions, startRotationDaemon } from './daemon.ts'
-import { createMetricsRegistry, type MetricsRegistry } from './metrics.ts'
 
 const HOUR = 3600_000
 const DAY = 24 * HOUR
@@ -83,7 +83,7 @@ interface Setup {
   readonly core: MeshcaCore
   readonly clock: ReturnType<typeof testClock>
   readonly instances: InstanceRegistry
-  readonly metrics: MetricsRegistry
+  readonly metrics: Registry
   readonly logged: Logged[]
   start(
     options?: Partial<Pick<RotationDaemonOptions, 'leadership' | 'caExpiryWarningMs' | 'metrics'>>
@@ -112,7 +112,7 @@ function setup(): Setup {
     logger,
   })
   const instances = createMemoryInstanceRegistry(clock)
-  const metrics = createMetricsRegistry()
+  const metrics = new Registry()
   return {
     store,
     core,
@@ -236,7 +236,7 @@ describe('rotation daemon', () => {
       },
     })
 
-    const text = await s.metrics.render()
+    const text = await s.metrics.metrics()
     expect(text).toContain('meshca_dataplanes{mesh="default",status="online"} 1')
     expect(text).toContain('meshca_dataplanes{mesh="default",status="offline"} 3')
     expect(text).toContain(
@@ -286,7 +286,7 @@ describe('rotation daemon', () => {
     expect(await s.core.resources.get('MeshInsight', '', 'default')).toBeUndefined()
     const stored = await s.core.resources.get('DataplaneInsight', 'default', 'dp')
     expect(stored?.spec.subscriptions[0]?.disconnectTime).toBeUndefined()
-    expect(await s.metrics.render()).toContain('meshca_daemon_leader 0')
+    expect(await s.metrics.metrics()).toContain('meshca_daemon_leader 0')
   })
 
   it('warns once a day about a CA that ends within the warning period', async () => {
@@ -304,7 +304,7 @@ describe('rotation daemon', () => {
 
     const cert = await s.core.secrets.get('short', 'short.ca-builtin-cert-ca-1')
     const notAfter = Date.parse(new X509Certificate(cert?.data ?? new Uint8Array()).validTo)
-    expect(await s.metrics.render()).toContain(
+    expect(await s.metrics.metrics()).toContain(
       `meshca_ca_certificate_expiry_timestamp_seconds{mesh="short",backend="ca-1"} ${notAfter / 1000}`
     )
   })
@@ -316,7 +316,7 @@ describe('rotation daemon', () => {
     await s.core.secrets.system.create('crashed', 'crashed.ca-builtin-key-ca-1', data)
     await s.core.secrets.system.create('crashed', 'crashed.ca-builtin-cert-ca-1', data)
     const daemon = s.start()
-    const standby = s.start({ leadership: standingBy(), metrics: createMetricsRegistry() })
+    const standby = s.start({ leadership: standingBy(), metrics: new Registry() })
     // Each daemon starts a first tick of its own on a zero-delay timer: it must run before the
     // clock moves, or it sweeps at a time this test did not mean. A later timer fires after it.
     await new Promise((resolve) => setTimeout(resolve, 20))

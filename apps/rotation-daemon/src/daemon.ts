@@ -23,9 +23,9 @@ import {
   type Store,
   systemClock,
 } from '@meshca/core-mtls'
+import type { Registry } from 'prom-client'
 import { DaemonMetrics, StepFailures } from './daemon-metrics.ts'
 import { DaemonTick, type TickReport } from './daemon-tick.ts'
-import type { MetricsRegistry } from './metrics.ts'
 import { TickScheduler } from './tick-scheduler.ts'
 
 export type { TickReport } from './daemon-tick.ts'
@@ -41,7 +41,8 @@ export interface RotationDaemonOptions {
   readonly core: MeshcaCore
   readonly store: Store
   readonly instances: InstanceRegistry
-  readonly metrics: MetricsRegistry
+  /** Where the daemon registers its metrics (prom-client); the caller serves it. */
+  readonly metrics: Registry
   readonly logger: Logger
   /** Absent: this daemon is the only one and always leads (memory store, tests). */
   readonly leadership?: Leadership

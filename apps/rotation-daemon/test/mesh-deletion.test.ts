@@ -19,13 +19,13 @@ import {
   type Store,
 } from '@meshca/core-mtls'
 import { createPgliteStore, createPostgresStore, type PostgresStore } from '@meshca/store-postgres'
+import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   connectTestPostgres,
   type TestPostgres,
 } from '../../../packages/store-postgres/test/support/test-postgres.ts'
 import { type RotationDaemon, startRotationDaemon } from '../src/daemon.ts'
-import { createMetricsRegistry } from '../src/metrics.ts'
 
 /**
  * Deleted together each round. A tick handles meshes one after the other in name order, so the
@@ -86,7 +86,7 @@ function wire(apiStore: Store, daemonStore: Store): Sides {
     core: apiStore === daemonStore ? api : coreOn(daemonStore),
     store: daemonStore,
     instances: { heartbeat: async () => {}, live: async () => new Set(), remove: async () => {} },
-    metrics: createMetricsRegistry(),
+    metrics: new Registry(),
     logger,
     // It ticks when the test loop says so (and on Mesh writes).
     intervalMs: 3_600_000,
