@@ -1,5 +1,10 @@
 import { type KeyType, MeshcaError, type SigningCa } from '@meshca/core-mtls'
-import { CaMaterialSent, caMaterial } from './ca-material.ts'
+import {
+  CaMaterialSent,
+  caMaterial,
+  FixedExtensionsCache,
+  materialTransferList,
+} from './ca-material.ts'
 import type { DrainEstimate } from './drain-estimate.ts'
 import type { KeyPoolRefill } from './key-pool-refill.ts'
 import type { Lane, LaneScheduler } from './lane-scheduler.ts'
@@ -59,9 +64,12 @@ export class BatchDispatcher {
   readonly #refill: KeyPoolRefill
   readonly #drain: DrainEstimate
   readonly #caSent: CaMaterialSent
+  readonly #fixedExtensions = new FixedExtensionsCache()
   readonly #maxInFlight: number
   readonly #maxAttempts: number
   #closed = false
+  /** Tasks waiting for their CA material: they hold a slot as if in flight. */
+  #preparing = 0
   #retriedTasks = 0
   #failedTasks = 0
 
@@ -87,10 +95,10 @@ export class BatchDispatcher {
     if (this.#closed) return
     const lanes = this.#lanes
     const runner = this.#runner
-    while (runner.inFlight < this.#maxInFlight) {
+    while (runner.inFlight + this.#preparing < this.#maxInFlight) {
       const lane = lanes.nextLane()
       if (lane === undefined) break
-      const batch = lanes.takeBatch(lane, this.#maxInFlight - runner.inFlight)
+      const batch = lanes.takeBatch(lane, this.#maxInFlight - runner.inFlight - this.#preparing)
       if (batch.length === 0) continue
       if (lane.ca) void this.#runIssue(lane, batch as LeafItem[], this.#caSent.due(lane.ca.id))
       else if (lane.keyType) void this.#runGenerate(lane, batch as KeyItem[])
@@ -106,8 +114,16 @@ export class BatchDispatcher {
   async #runIssue(lane: Lane, items: LeafItem[], withMaterial: boolean): Promise<void> {
     const ca = lane.ca as SigningCa
     const requests = encodeLeafRequests(items.map(wireRequest))
-    const material = withMaterial ? caMaterial(ca) : undefined
     if (withMaterial) this.#caSent.record(ca.id)
+    // Every task of a CA awaits the same promise, so its tasks still reach the pool in order.
+    this.#preparing++
+    const fixed = await this.#fixedExtensions.of(ca)
+    this.#preparing--
+    if (this.#closed) {
+      for (const item of items) settle(item, { ok: false, error: closedError() })
+      return
+    }
+    const material = withMaterial ? caMaterial(ca, fixed) : undefined
     const task: IssueTask = {
       kind: 'issue',
       caId: ca.id,
@@ -119,7 +135,7 @@ export class BatchDispatcher {
     try {
       buffer = await this.#runner.run(
         task,
-        material ? [requests, material.certificate, material.privateKey] : [requests]
+        material ? [requests, ...materialTransferList(material)] : [requests]
       )
     } catch (error) {
       this.#taskFailed(lane, items, error)

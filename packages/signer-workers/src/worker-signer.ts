@@ -1,6 +1,7 @@
 import type {
   ErrorCode,
   IssueOutcome,
+  KeyFamily,
   KeyPairBytes,
   KeyType,
   LeafRequest,
@@ -12,6 +13,7 @@ import { DrainEstimate } from './drain-estimate.ts'
 import { KeyPool } from './key-pool.ts'
 import { KeyPoolRefill } from './key-pool-refill.ts'
 import { LaneScheduler } from './lane-scheduler.ts'
+import type { LeafKeyFamily } from './leaf/key-family.ts'
 import { closedError } from './signer-closed-error.ts'
 import { createSignerPool, defaultThreadCount, type SignerPool } from './signer-pool.ts'
 import { saturatedError } from './signer-saturated-error.ts'
@@ -19,12 +21,15 @@ import { TaskRunner } from './task-runner.ts'
 import type { WireErrorCode, WireKeyType } from './wire/protocol.ts'
 import { type Caller, type LeafItem, rejectItem } from './work-items.ts'
 
-// The wire's key types and error codes must stay core's; these fail to compile if they drift.
+// The wire's key types and error codes, and the leaf key families, must stay core's; these fail to
+// compile if they drift.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 const wireKeyTypesAreCore: Same<WireKeyType, KeyType> = true
 const wireErrorCodesAreCore: WireErrorCode extends ErrorCode ? true : false = true
+const leafKeyFamiliesAreCore: Same<LeafKeyFamily, KeyFamily> = true
 void wireKeyTypesAreCore
 void wireErrorCodesAreCore
+void leafKeyFamiliesAreCore
 
 export interface WorkerSignerOptions {
   /**

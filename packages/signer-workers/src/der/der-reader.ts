@@ -55,10 +55,6 @@ export function expectTag(element: DerElement | undefined, tag: number, what: st
   return element
 }
 
-export function contentOf(source: Uint8Array, element: DerElement): Uint8Array {
-  return source.subarray(element.contentStart, element.end)
-}
-
 export function bytesOf(source: Uint8Array, element: DerElement): Uint8Array {
   return source.subarray(element.start, element.end)
 }

@@ -58,7 +58,6 @@ export function oid(dotted: string): Uint8Array {
 }
 
 export const DER_NULL: Uint8Array = new Uint8Array([0x05, 0x00])
-export const DER_TRUE: Uint8Array = new Uint8Array([0x01, 0x01, 0xff])
 
 export const TAG_INTEGER = 0x02
 export const TAG_BIT_STRING = 0x03

@@ -1,13 +1,15 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { createTestCa } from '@meshca/core-mtls/testing'
 import { describe, expect, it } from 'vitest'
+import { fixedLeafExtensions } from '../ca-material.ts'
 import { CaMaterialError, prepareCaTemplate } from './ca-template.ts'
 
 const ca = await createTestCa({ keyType: 'ECDSA_P256' })
+const fixed = await fixedLeafExtensions(ca.signing.certificate)
 
 describe('CA template', () => {
   it('copies the CA subject as the leaf issuer and takes the AKID from its SKID', () => {
-    const template = prepareCaTemplate(ca.signing.certificate, ca.signing.privateKey)
+    const template = prepareCaTemplate(ca.signing.certificate, ca.signing.privateKey, fixed)
     expect(
       Buffer.from(template.issuer).equals(Buffer.from(ca.certificate.subjectName.toArrayBuffer()))
     ).toBe(true)
@@ -24,16 +26,20 @@ describe('CA template', () => {
       publicKeyEncoding: { type: 'spki', format: 'der' },
       privateKeyEncoding: { type: 'pkcs8', format: 'der' },
     }).privateKey
-    expect(() => prepareCaTemplate(ca.signing.certificate, other)).toThrow(CaMaterialError)
+    expect(() => prepareCaTemplate(ca.signing.certificate, other, fixed)).toThrow(CaMaterialError)
   })
 
   it('refuses unreadable material without quoting it', () => {
-    expect(() => prepareCaTemplate(new Uint8Array([0x30, 0x00]), ca.signing.privateKey)).toThrow(
-      /could not read CA certificate/
-    )
-    expect(() => prepareCaTemplate(ca.signing.certificate, new Uint8Array([0x30, 0x00]))).toThrow(
-      'could not read CA private key'
-    )
+    expect(() =>
+      prepareCaTemplate(new Uint8Array([0x30, 0x00]), ca.signing.privateKey, fixed)
+    ).toThrow(/could not read CA certificate/)
+    expect(() =>
+      prepareCaTemplate(ca.signing.certificate, new Uint8Array([0x30, 0x00]), fixed)
+    ).toThrow('could not read CA private key')
+    // Core could not read the certificate, so there are no fixed extensions to sign with.
+    expect(() =>
+      prepareCaTemplate(ca.signing.certificate, ca.signing.privateKey, undefined)
+    ).toThrow(CaMaterialError)
   })
 
   it('refuses CA keys on curves the leaf profile does not sign with', () => {
@@ -42,6 +48,8 @@ describe('CA template', () => {
       publicKeyEncoding: { type: 'spki', format: 'der' },
       privateKeyEncoding: { type: 'pkcs8', format: 'der' },
     }).privateKey
-    expect(() => prepareCaTemplate(ca.signing.certificate, key)).toThrow(/unsupported CA curve/)
+    expect(() => prepareCaTemplate(ca.signing.certificate, key, fixed)).toThrow(
+      /unsupported CA curve/
+    )
   })
 })

@@ -1,12 +1,20 @@
 import { X509Certificate } from 'node:crypto'
+import { authorityKeyId, leafExtensions } from '@meshca/core-mtls'
 import { createTestCa } from '@meshca/core-mtls/testing'
 import { describe, expect, it } from 'vitest'
+import { fixedLeafExtensions } from '../ca-material.ts'
+import { children, readElement } from '../der/der-reader.ts'
 import { prepareCaTemplate } from './ca-template.ts'
+import type { LeafKeyFamily } from './key-family.ts'
 import { generateKeyPairDer } from './key-generation.ts'
 import { encodeTbsCertificate, InvalidLeafError, type LeafFields } from './leaf-encoder.ts'
 
 const ca = await createTestCa({ keyType: 'ECDSA_P256' })
-const template = prepareCaTemplate(ca.signing.certificate, ca.signing.privateKey)
+const template = prepareCaTemplate(
+  ca.signing.certificate,
+  ca.signing.privateKey,
+  await fixedLeafExtensions(ca.signing.certificate)
+)
 const spki = generateKeyPairDer('ECDSA_P256').spki
 
 function fields(overrides: Partial<LeafFields> = {}): LeafFields {
@@ -78,6 +86,33 @@ describe('leaf TBSCertificate encoding', () => {
   it('refuses validity dates beyond the year 9999', () => {
     expect(failure({ notAfter: Date.parse('+010000-01-01T00:00:00Z') }).path).toBe('notAfter')
     expect(failure({ notBefore: Number.NaN }).path).toBe('notBefore')
+  })
+
+  it('writes the extensions, the SAN among them, exactly as the leaf profile of core', async () => {
+    const akid = await authorityKeyId(ca.certificate, globalThis.crypto)
+    const uriSets = [
+      [],
+      ['spiffe://default/web'],
+      ['spiffe://default/web', 'kuma://kuma.io/zone/east', `spiffe://default/${'a'.repeat(120)}`],
+      // Over 64 KiB of SAN: DER lengths of three bytes.
+      Array.from({ length: 300 }, (_, i) => `spiffe://default/${'s'.repeat(240)}-${i}`),
+    ]
+    for (const family of ['RSA', 'EC', 'Ed25519'] as const satisfies readonly LeafKeyFamily[]) {
+      for (const uris of uriSets) {
+        const tbs = encodeTbsCertificate(
+          template,
+          fields({ family, uris: uris.map((uri) => new TextEncoder().encode(uri)) })
+        )
+        // The TBSCertificate ends with [3] EXPLICIT Extensions: compare what that SEQUENCE holds.
+        const explicit = children(tbs, readElement(tbs, 0)).at(-1)
+        const list = explicit && readElement(tbs, explicit.contentStart, explicit.end)
+        const written = Buffer.from(tbs.subarray(list?.contentStart, list?.end)).toString('hex')
+        const expected = leafExtensions({ family, uris, authorityKeyId: akid })
+          .map((extension) => Buffer.from(extension.rawData).toString('hex'))
+          .join('')
+        expect(written, `${family}, ${uris.length} URIs`).toBe(expected)
+      }
+    }
   })
 
   it('leaves out the SAN extension when there is no URI', () => {

@@ -26,7 +26,8 @@ export class InvalidLeafError extends Error {
 // [0] EXPLICIT Version v3, then the empty subject: neither ever changes.
 const VERSION_V3 = new Uint8Array([0xa0, 0x03, 0x02, 0x01, 0x02])
 const EMPTY_NAME = new Uint8Array([0x30, 0x00])
-// extnID subjectAltName, critical: the subject is empty, so RFC 5280 §4.2.1.6 requires it.
+// extnID subjectAltName, critical: the subject is empty, so RFC 5280 §4.2.1.6 requires it. Written
+// per leaf, so not copied from core's profile: the unit test compares it with `leafExtensions`.
 const SAN_HEADER = new Uint8Array([0x06, 0x03, 0x55, 0x1d, 0x11, 0x01, 0x01, 0xff])
 
 function tlvSize(contentLength: number): number {

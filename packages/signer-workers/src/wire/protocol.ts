@@ -3,6 +3,7 @@
  * transfer list; every answer is a single ArrayBuffer that the worker moves back (piscina's `move()`
  * only transfers a top-level value), its first byte saying what it holds.
  */
+import type { LeafKeyFamily } from '../leaf/key-family.ts'
 
 /** Key types in wire order; the pool checks at compile time that this is core's `KeyType`. */
 export const WIRE_KEY_TYPES = [
@@ -20,6 +21,11 @@ export type WireKeyType = (typeof WIRE_KEY_TYPES)[number]
 export interface WireCaMaterial {
   readonly certificate: ArrayBuffer
   readonly privateKey: ArrayBuffer
+  /**
+   * Each key family's fixed leaf extensions, encoded by core in the pool's thread; absent when core
+   * could not read the certificate (the worker then reports why).
+   */
+  readonly fixedExtensions: Readonly<Record<LeafKeyFamily, ArrayBuffer>> | undefined
 }
 
 export interface IssueTask {

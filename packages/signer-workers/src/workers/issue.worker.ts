@@ -2,7 +2,8 @@
  * @module
  * The piscina worker: builds and signs data plane leaves, and generates key pairs. It imports
  * node:crypto and this package's encoders only — no @peculiar/x509, no Reflect polyfill, no
- * CryptoKey — so a thread starts fast and a certificate costs one signature plus a few copies.
+ * CryptoKey — so a thread starts fast and a certificate costs one signature plus a few copies. The
+ * fixed extensions of core's leaf profile arrive encoded with the CA material for that reason.
  * Failures are returned as data per request; only a broken thread rejects a task.
  */
 import { sign } from 'node:crypto'
@@ -47,9 +48,15 @@ function cachedCa(task: IssueTask): CaTemplate | WireFailure | undefined {
   }
   if (!task.ca) return undefined
   try {
+    const fixed = task.ca.fixedExtensions
     const template = prepareCaTemplate(
       new Uint8Array(task.ca.certificate),
-      new Uint8Array(task.ca.privateKey)
+      new Uint8Array(task.ca.privateKey),
+      fixed && {
+        RSA: new Uint8Array(fixed.RSA),
+        EC: new Uint8Array(fixed.EC),
+        Ed25519: new Uint8Array(fixed.Ed25519),
+      }
     )
     if (cas.size >= CA_CACHE_SIZE) {
       const oldest = cas.keys().next().value
