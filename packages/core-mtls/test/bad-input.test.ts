@@ -2,6 +2,8 @@
  * Bad input through the package's public entry: every failure is a MeshcaError with a field path
  * where one applies; nothing escapes as an untyped error.
  */
+
+import { CA_EXTENSIONS, OpensslCaBuilder } from '@meshca/test-support/openssl'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   createInlineSigner,
@@ -14,7 +16,6 @@ import {
   specFromJson,
   validateResource,
 } from '../src/index.ts'
-import { CA_EXTENSIONS, OpensslCaBuilder } from './openssl-ca-builder.ts'
 
 function caught(fn: () => unknown): unknown {
   try {

@@ -1,6 +1,6 @@
 import '../polyfill.ts'
+import { opensslChain } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
-import { opensslChain } from '../../test/openssl.ts'
 import { createInlineSigner } from '../adapters/inline-signer.ts'
 import { createMemoryStore } from '../adapters/memory-store.ts'
 import { isMeshcaError } from '../errors.ts'

@@ -1,6 +1,6 @@
 import '../polyfill.ts'
+import { opensslChain, opensslFiles } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
-import { opensslChain, opensslFiles } from '../../test/openssl.ts'
 import { createInlineSigner } from '../adapters/inline-signer.ts'
 import { createMemoryStore } from '../adapters/memory-store.ts'
 import type { Store } from '../ports/store.ts'
