@@ -6,9 +6,6 @@
 import { CA_EXTENSIONS, OpensslCaBuilder } from '@meshca/test-support/openssl'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
-  createInlineSigner,
-  createMemoryStore,
-  createMeshcaCore,
   decodeResource,
   isMeshcaError,
   parseYamlDocuments,
@@ -16,6 +13,7 @@ import {
   specFromJson,
   validateResource,
 } from '../src/index.ts'
+import { memoryCore } from './memory-core.ts'
 
 function caught(fn: () => unknown): unknown {
   try {
@@ -158,11 +156,7 @@ describe('bad CA material on a Mesh', () => {
   const enc = new TextEncoder()
 
   async function createProvided(certPem: string, keyPem: string) {
-    const core = createMeshcaCore({
-      store: createMemoryStore(),
-      signer: createInlineSigner(),
-      encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
-    })
+    const { core } = memoryCore()
     await core.meshes.create({ type: 'Mesh', name: 'default', mesh: '', spec: { other: {} } })
     await core.secrets.create('default', 'cert', enc.encode(certPem))
     await core.secrets.create('default', 'key', enc.encode(keyPem))
