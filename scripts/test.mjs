@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, then two lanes side by side:
+// `npm test`: typecheck and lint (turbo tasks of every workspace), then two lanes side by side:
 // every workspace's tests on Node (through turbo, which goes on past a failing workspace), and the
 // suites of the workspaces that declare other runtimes (`meshca.testRuntimes` in their
 // package.json) again under Bun and Deno, on the files their vitest config picks there. Most of a
@@ -119,17 +119,28 @@ function turboTaskExits(runsDir, before) {
 const steps = []
 const suites = []
 
-function step(title, command, args, env) {
-  steps.push({ title, exitCode: run(title, command, args, env) })
-}
-
-step('typecheck', 'npx', ['tsc', '-b'])
-step('lint', 'npx', ['biome', 'ci', '.'])
-
 const workspaces = testWorkspaces()
 const runsDir = join(root, '.turbo', 'runs')
-const summariesBefore = new Set(existsSync(runsDir) ? readdirSync(runsDir) : [])
+const summaries = () => new Set(existsSync(runsDir) ? readdirSync(runsDir) : [])
+checks()
+const summariesBefore = summaries()
 await Promise.all([nodeLane(), otherRuntimesLane()])
+
+/**
+ * typecheck and lint, each a turbo task of every workspace (lint:root: the files outside them);
+ * a failing task does not stop the others, and each one that failed is named.
+ */
+function checks() {
+  const before = summaries()
+  const tasks = ['typecheck', 'lint', 'lint:root']
+  const args = ['turbo', 'run', ...tasks, '--continue=always', '--output-logs=full', '--summarize']
+  const turboExit = run('typecheck and lint', 'npx', args)
+  const taskExits = turboTaskExits(runsDir, before) ?? new Map()
+  for (const [taskId, exitCode] of taskExits) steps.push({ title: taskId, exitCode })
+  const taskFailed = [...taskExits.values()].some((exitCode) => exitCode !== 0)
+  // Named only when no task explains why turbo failed.
+  if (!taskFailed) steps.push({ title: 'typecheck and lint (turbo)', exitCode: turboExit })
+}
 
 /** Every workspace's suite on Node, through turbo. */
 async function nodeLane() {
