@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, then two lanes side by side: every workspace's tests on Node (through
-// turbo, which goes on past a failing workspace), and the runtime-neutral packages again under Bun
-// and Deno. Most of a suite's time is waiting (processes starting, certificates expiring, servers
-// answering), so two lanes take little more than the longer one. Each vitest run writes a JSON
-// report named after its package. At the end: one line per suite, the suites and steps that failed
-// by name, and last the totals as one `N passed, N failed, N skipped` line.
+// `npm test`: typecheck and lint (turbo tasks of every workspace), then two lanes side by side:
+// every workspace's tests on Node (through turbo, which goes on past a failing workspace), and the
+// suites of the workspaces that declare other runtimes (`meshca.testRuntimes` in their
+// package.json) again under Bun and Deno, on the files their vitest config picks there. Most of a
+// suite's time is waiting (processes starting, certificates expiring, servers answering), so two
+// lanes take little more than the longer one. Each vitest run writes a JSON report named after its
+// package. At the end: one line per suite, the suites and tasks that failed by name, and last the
+// totals as one `N passed, N failed, N skipped` line.
 import { spawn, spawnSync } from 'node:child_process'
 import {
   createWriteStream,
@@ -20,27 +22,6 @@ const root = new URL('..', import.meta.url).pathname
 const resultsDir = join(root, '.test-results')
 rmSync(resultsDir, { recursive: true, force: true })
 mkdirSync(resultsDir, { recursive: true })
-
-/** Packages whose suites must also pass on Bun and Deno, with the files to run there when not all. */
-const crossRuntime = [
-  { dir: 'packages/core-mtls', files: [] },
-  // Its vitest config limits Bun and Deno to the pool smoke tests (test/runtime).
-  { dir: 'packages/signer-workers', files: [] },
-  {
-    dir: 'packages/store-postgres',
-    files: [
-      'src',
-      'test/runtime-smoke.integration.test.ts',
-      'test/pglite-store.integration.test.ts',
-      'test/pglite-session.integration.test.ts',
-      'test/pglite-data-dir-lock.integration.test.ts',
-      'test/postgres-store.integration.test.ts',
-      'test/postgres-read-cache.integration.test.ts',
-      'test/both-drivers.integration.test.ts',
-      'test/watch-resume.integration.test.ts',
-    ],
-  },
-]
 
 const RUNTIME_NAMES = { node: 'Node', bun: 'Bun', deno: 'Deno' }
 
@@ -97,8 +78,9 @@ function readJson(path) {
 }
 
 /**
- * The workspaces with a `test` script, and the report each one's vitest config writes: the package
- * name without its scope (`@meshca/api` → `api.json` in MESHCA_TEST_RESULTS).
+ * The workspaces with a `test` script, the report each one's vitest config writes (the package name
+ * without its scope: `@meshca/api` → `api.json` in MESHCA_TEST_RESULTS) and the runtimes its suite
+ * runs on (`meshca.testRuntimes`, Node alone when it says nothing).
  */
 function testWorkspaces() {
   const dirs = readJson(join(root, 'package.json')).workspaces.flatMap((pattern) => {
@@ -111,8 +93,12 @@ function testWorkspaces() {
   return dirs.flatMap((dir) => {
     const file = join(root, dir, 'package.json')
     if (!existsSync(file)) return []
-    const { name, scripts } = readJson(file)
-    return scripts?.test ? [{ dir, name, report: name.replace(/^@[^/]+\//, '') }] : []
+    const { name, scripts, meshca } = readJson(file)
+    const runtimes = meshca?.testRuntimes ?? ['node']
+    for (const runtime of runtimes) {
+      if (!RUNTIME_NAMES[runtime]) throw new Error(`${dir}: unknown test runtime ${runtime}`)
+    }
+    return scripts?.test ? [{ dir, name, report: name.replace(/^@[^/]+\//, ''), runtimes }] : []
   })
 }
 
@@ -133,17 +119,28 @@ function turboTaskExits(runsDir, before) {
 const steps = []
 const suites = []
 
-function step(title, command, args, env) {
-  steps.push({ title, exitCode: run(title, command, args, env) })
-}
-
-step('typecheck', 'npx', ['tsc', '-b'])
-step('lint', 'npx', ['biome', 'ci', '.'])
-
 const workspaces = testWorkspaces()
 const runsDir = join(root, '.turbo', 'runs')
-const summariesBefore = new Set(existsSync(runsDir) ? readdirSync(runsDir) : [])
+const summaries = () => new Set(existsSync(runsDir) ? readdirSync(runsDir) : [])
+checks()
+const summariesBefore = summaries()
 await Promise.all([nodeLane(), otherRuntimesLane()])
+
+/**
+ * typecheck and lint, each a turbo task of every workspace (lint:root: the files outside them);
+ * a failing task does not stop the others, and each one that failed is named.
+ */
+function checks() {
+  const before = summaries()
+  const tasks = ['typecheck', 'lint', 'lint:root']
+  const args = ['turbo', 'run', ...tasks, '--continue=always', '--output-logs=full', '--summarize']
+  const turboExit = run('typecheck and lint', 'npx', args)
+  const taskExits = turboTaskExits(runsDir, before) ?? new Map()
+  for (const [taskId, exitCode] of taskExits) steps.push({ title: taskId, exitCode })
+  const taskFailed = [...taskExits.values()].some((exitCode) => exitCode !== 0)
+  // Named only when no task explains why turbo failed.
+  if (!taskFailed) steps.push({ title: 'typecheck and lint (turbo)', exitCode: turboExit })
+}
 
 /** Every workspace's suite on Node, through turbo. */
 async function nodeLane() {
@@ -176,10 +173,9 @@ async function nodeLane() {
 }
 
 /** One workspace's vitest suite on another runtime, its report beside the others of that runtime. */
-async function runOn(runtime, dir, files = []) {
-  const { report } = workspaces.find((workspace) => workspace.dir === dir)
+async function runOn(runtime, { dir, report }) {
   const title = `${report} on ${RUNTIME_NAMES[runtime]}`
-  const args = [...RUNTIME_COMMANDS[runtime], '--root', dir, ...files]
+  const args = [...RUNTIME_COMMANDS[runtime], '--root', dir]
   const exitCode = await runQuietly(title, 'npx', args, {
     MESHCA_EXPECT_RUNTIME: runtime,
     MESHCA_TEST_RESULTS: join(resultsDir, runtime),
@@ -187,15 +183,13 @@ async function runOn(runtime, dir, files = []) {
   suites.push({ runtime, report, exitCode })
 }
 
-/** The runtime-neutral packages on Bun and Deno, and the apps on Bun, one after another. */
+/** Every suite on each runtime other than Node that its workspace declares, one after another. */
 async function otherRuntimesLane() {
-  for (const { dir, files } of crossRuntime) {
-    await runOn('bun', dir, files)
-    await runOn('deno', dir, files)
+  for (const workspace of workspaces) {
+    for (const runtime of workspace.runtimes) {
+      if (runtime !== 'node') await runOn(runtime, workspace)
+    }
   }
-  // Apps run on Node and Bun.
-  await runOn('bun', 'apps/api')
-  await runOn('bun', 'apps/rotation-daemon')
 }
 
 summarize()

@@ -5,9 +5,9 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { base64, briefSampleCa, selfSignedCa as opensslCa } from '@meshca/test-support/openssl'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { examplePath, readExample } from '../support/examples.ts'
-import { base64, briefSampleCa, opensslCa } from '../support/openssl.ts'
 import {
   type ControlPlane,
   meshca,
@@ -126,7 +126,7 @@ mtls:
     expect(
       (
         await meshca(cp, ['apply', '-f', '-'], {
-          stdin: secretYaml('name-of-secret', ca.cert + ca.key),
+          stdin: secretYaml('name-of-secret', ca.certPem + ca.keyPem),
         })
       ).code
     ).toBe(0)
@@ -142,8 +142,8 @@ mtls:
   it('applies the inline example with a real base64 CA, and never returns the key', async () => {
     const ca = briefSampleCa(examplePath('sample-ca-openssl.sh'))
     const text = readExample('provided-inline.universal.yaml')
-      .replace(/inline: \S+ # cert in Base64/, `inline: ${base64(ca.cert)}`)
-      .replace(/inline: \S+ # key in Base64/, `inline: ${base64(ca.key)}`)
+      .replace(/inline: \S+ # cert in Base64/, `inline: ${base64(ca.certPem)}`)
+      .replace(/inline: \S+ # key in Base64/, `inline: ${base64(ca.keyPem)}`)
       .replace('name: default', 'name: inline')
     const applied = await meshca(cp, ['apply', '-f', '-'], { stdin: text })
     expect(applied.stderr).toBe('')
@@ -151,7 +151,7 @@ mtls:
     const read = JSON.parse((await meshca(cp, ['get', 'mesh', 'inline', '-o', 'json'])).stdout) as {
       mtls: { backends: { conf: { cert: { inline: string }; key: { inline: string } } }[] }
     }
-    expect(read.mtls.backends[0]?.conf.cert.inline).toBe(base64(ca.cert))
+    expect(read.mtls.backends[0]?.conf.cert.inline).toBe(base64(ca.certPem))
     expect(read.mtls.backends[0]?.conf.key.inline).toBe('***')
   })
 
@@ -175,7 +175,7 @@ mtls:
     ]
     for (const [name, extensions, message] of cases) {
       const ca = opensslCa(name, extensions)
-      const secrets = `${secretYaml(`${name}-cert`, ca.cert, name)}---\n${secretYaml(`${name}-key`, ca.key, name)}`
+      const secrets = `${secretYaml(`${name}-cert`, ca.certPem, name)}---\n${secretYaml(`${name}-key`, ca.keyPem, name)}`
       const mesh = `type: Mesh
 name: ${name}
 mtls:
@@ -202,7 +202,7 @@ mtls:
     ])
     await meshca(cp, ['apply', '-f', '-'], { stdin: 'type: Mesh\nname: warned\n' })
     await meshca(cp, ['apply', '-f', '-'], {
-      stdin: `${secretYaml('c', warned.cert, 'warned')}---\n${secretYaml('k', warned.key, 'warned')}`,
+      stdin: `${secretYaml('c', warned.certPem, 'warned')}---\n${secretYaml('k', warned.keyPem, 'warned')}`,
     })
     const applied = await meshca(cp, ['apply', '-f', '-'], {
       stdin:

@@ -6,18 +6,18 @@
  * plane being that quick.
  */
 import { X509Certificate } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  certificatesIn,
   DataplaneAgent,
   handshake,
   type Identity,
   MtlsServer,
-  opensslVerify,
+  verifyIdentity as opensslVerify,
   postIdentity,
   serialOf,
   until,
-} from '../support/dataplanes.ts'
+} from '@meshca/test-support/dataplanes'
+import { certificatesIn } from '@meshca/test-support/openssl'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readExample } from '../support/examples.ts'
 import {
   type ControlPlane,

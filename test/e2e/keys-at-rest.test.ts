@@ -9,14 +9,18 @@
 import { randomBytes, X509Certificate } from 'node:crypto'
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { postIdentity } from '@meshca/test-support/dataplanes'
+import {
+  base64,
+  selfSignedCa as opensslCa,
+  type OpensslCa as Pem,
+} from '@meshca/test-support/openssl'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   connectTestPostgres,
   type TestPostgres,
 } from '../../packages/store-postgres/test/support/test-postgres.ts'
-import { postIdentity } from '../support/dataplanes.ts'
-import { base64, opensslCa, type Pem } from '../support/openssl.ts'
 import { type ControlPlane, removeDir, startControlPlane, tempDir } from '../support/processes.ts'
 
 const CA_EXTENSIONS = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']
@@ -30,8 +34,7 @@ interface Needles {
 
 /** A P-256 CA: its Mesh stays under the 2 KB past which both engines compress a row. */
 function smallCa(subject: string): Pem {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']
-  return opensslCa(subject, CA_EXTENSIONS, ec)
+  return opensslCa(subject, CA_EXTENSIONS, { key: 'ec:P-256' })
 }
 
 /**
@@ -39,7 +42,7 @@ function smallCa(subject: string): Pem {
  * line 2 up to 24), ahead of the public point, which the certificate holds too.
  */
 function needlesOf(ca: Pem, marker: string): Needles {
-  const pem = ca.key
+  const pem = ca.keyPem
   const [line1 = '', line2 = ''] = pem.split('\n').filter((line) => !line.startsWith('-----'))
   const text = (start: number, end: number) => base64(pem.slice(start, end))
   const header = pem.indexOf('\n') + 1
@@ -68,7 +71,11 @@ function providedMesh(name: string, ca: Pem, marker: string, form: InlineForm) {
     mtls: {
       enabledBackend: 'ca-1',
       backends: [
-        { name: 'ca-1', type: 'provided', conf: { cert: source(ca.cert), key: source(ca.key) } },
+        {
+          name: 'ca-1',
+          type: 'provided',
+          conf: { cert: source(ca.certPem), key: source(ca.keyPem) },
+        },
       ],
     },
     logging: { backends: [{ name: 'marker', type: 'file', conf: { path: `/tmp/${marker}` } }] },
@@ -107,7 +114,7 @@ async function expectSignedBy(cp: ControlPlane, mesh: string, ca: Pem): Promise<
   expect(response.status, await response.clone().text()).toBe(200)
   const identity = (await response.json()) as { certificateChain: string }
   const leaf = new X509Certificate(identity.certificateChain)
-  expect(leaf.verify(new X509Certificate(ca.cert).publicKey)).toBe(true)
+  expect(leaf.verify(new X509Certificate(ca.certPem).publicKey)).toBe(true)
 }
 
 function filesUnder(dir: string): string[] {

@@ -7,13 +7,18 @@
 import { randomBytes, X509Certificate } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import {
+  DataplaneAgent,
+  verifyIdentity as opensslVerify,
+  serialOf,
+  until,
+} from '@meshca/test-support/dataplanes'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   connectTestPostgres,
   type TestPostgres,
 } from '../../packages/store-postgres/test/support/test-postgres.ts'
-import { DataplaneAgent, opensslVerify, serialOf, until } from '../support/dataplanes.ts'
 import { readExample } from '../support/examples.ts'
 import {
   type ControlPlane,

@@ -206,11 +206,11 @@ describe('a generated hostile corpus against the real control plane', () => {
       world.admin(
         'PUT',
         `/meshes/${mesh}`,
-        providedMesh(mesh, { inlineString: cert }, { inlineString: good.key })
+        providedMesh(mesh, { inlineString: cert }, { inlineString: good.keyPem })
       )
-    expect((await put('chain-one', good.cert)).status).toBe(201)
+    expect((await put('chain-one', good.certPem)).status).toBe(201)
     const baseline = await identityCpuMs('chain-one')
-    const many = await put('chain-many', good.cert.repeat(470))
+    const many = await put('chain-many', good.certPem.repeat(470))
     if (many.status >= 400 && many.status < 500) return
     expect(many.status).toBe(201)
     expect(await identityCpuMs('chain-many')).toBeLessThan(10 * baseline + 100)

@@ -3,8 +3,10 @@
  * `mtls` block, not force an unsafe CA switch, and not delete a Mesh whose CA material or Secrets go
  * with it.
  */
+
+import { selfSignedCa } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
-import { builtinMesh, putOk } from './support/dataplanes.ts'
+import { builtinMesh, putOk } from './support/dataplane-setup.ts'
 import {
   createHarness,
   errorBody,
@@ -13,7 +15,6 @@ import {
   REMOTE,
   secretBody,
 } from './support/harness.ts'
-import { selfSignedCa } from './support/openssl.ts'
 
 const ALICE = 'user "alice/team-a"'
 

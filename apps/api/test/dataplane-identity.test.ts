@@ -9,18 +9,14 @@ import {
   type Signer,
   type Store,
 } from '@meshca/core-mtls'
-import { afterEach, describe, expect, it } from 'vitest'
 import {
-  builtinMesh,
-  dpToken,
-  type IdentityJson,
-  openssl,
-  opensslCsr,
+  type Identity as IdentityJson,
   postIdentity,
-  putOk,
-  registered,
-  verifyStrict,
-} from './support/dataplanes.ts'
+  verifyIdentity as verifyStrict,
+} from '@meshca/test-support/dataplanes'
+import { opensslOk as openssl, opensslCsr } from '@meshca/test-support/openssl'
+import { afterEach, describe, expect, it } from 'vitest'
+import { builtinMesh, dpToken, putOk, registered } from './support/dataplane-setup.ts'
 import { dataplane } from './support/fixtures.ts'
 import { createHarness, errorBody, type Harness, json } from './support/harness.ts'
 

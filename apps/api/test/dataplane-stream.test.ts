@@ -1,22 +1,23 @@
 import { X509Certificate } from 'node:crypto'
 import { createInlineSigner, isOnline, type Signer } from '@meshca/core-mtls'
-import { afterEach, describe, expect, it } from 'vitest'
 import {
-  builtinMesh,
-  dpToken,
-  type IdentityJson,
+  type Identity as IdentityJson,
   identityPath,
   openStream,
-  openssl,
+  verifyIdentity as verifyStrict,
+  until as waitFor,
+} from '@meshca/test-support/dataplanes'
+import {
+  type OpensslCa,
+  opensslOk as openssl,
   opensslCsr,
-  putOk,
-  registered,
-  verifyStrict,
-  waitFor,
-} from './support/dataplanes.ts'
+  renewedCa,
+  selfSignedCa,
+} from '@meshca/test-support/openssl'
+import { afterEach, describe, expect, it } from 'vitest'
+import { builtinMesh, dpToken, putOk, registered } from './support/dataplane-setup.ts'
 import { dataplane } from './support/fixtures.ts'
 import { createHarness, errorBody, type Harness, secretBody } from './support/harness.ts'
-import { type OpensslCa, renewedCa, selfSignedCa } from './support/openssl.ts'
 
 const WEB = { 'kuma.io/service': ['web'] }
 /**

@@ -3,10 +3,10 @@
  * exist, the inline one with a real CA) and reads back equal, inline keys masked.
  */
 import { parseYamlDocuments } from '@meshca/core-mtls'
+import { BRIEF_CA_EXTENSIONS, selfSignedCa } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
 import { readExample } from './support/examples.ts'
 import { base64, createHarness, json, secretBody, withoutTimes } from './support/harness.ts'
-import { BRIEF_CA_EXTENSIONS, selfSignedCa } from './support/openssl.ts'
 
 function example(file: string): Record<string, unknown> {
   const [doc] = parseYamlDocuments(readExample(file))

@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FILE_SOURCES_DISABLED, MAX_CA_FILE_BYTES } from '@meshca/core-mtls'
+import { selfSignedCa } from '@meshca/test-support/openssl'
 import { afterAll, describe, expect, it } from 'vitest'
 import { readCaFile } from '../src/ca-files.ts'
 import { createHarness, errorBody, REMOTE } from './support/harness.ts'
-import { selfSignedCa } from './support/openssl.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'meshca-file-sources-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

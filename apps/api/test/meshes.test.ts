@@ -1,4 +1,5 @@
 import { createMemoryStore, generateEncryptionKey, loadDataSource } from '@meshca/core-mtls'
+import { BRIEF_CA_EXTENSIONS, selfSignedCa } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
 import { WARNINGS_HEADER } from '../src/routes/meshes.ts'
 import {
@@ -9,7 +10,6 @@ import {
   secretBody,
   withoutTimes,
 } from './support/harness.ts'
-import { BRIEF_CA_EXTENSIONS, selfSignedCa } from './support/openssl.ts'
 
 const builtin = (name: string, backends = ['ca-1']) => ({
   type: 'Mesh',

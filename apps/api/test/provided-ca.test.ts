@@ -2,14 +2,15 @@
  * Provided CAs made with openssl: each CA requirement violation is a 400 with its message at
  * `mtls.backends[0].conf.cert[i]`; a secret in use cannot be deleted or broken.
  */
-import { beforeAll, describe, expect, it } from 'vitest'
-import { createHarness, errorBody, type Harness, secretBody } from './support/harness.ts'
+
 import {
   BRIEF_CA_EXTENSIONS,
   intermediateCa,
   type OpensslCa,
   selfSignedCa,
-} from './support/openssl.ts'
+} from '@meshca/test-support/openssl'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { createHarness, errorBody, type Harness, secretBody } from './support/harness.ts'
 
 const providedMesh = (name: string, cert = 'ca-cert', key = 'ca-key') => ({
   type: 'Mesh',

@@ -4,10 +4,11 @@
  * revocation list, and a builtin CA's certificate and key.
  */
 import { generateKeyPairSync } from 'node:crypto'
+import { postIdentity } from '@meshca/test-support/dataplanes'
+import { selfSignedCa } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
-import { builtinMesh, postIdentity, putOk, registered } from './support/dataplanes.ts'
+import { builtinMesh, putOk, registered } from './support/dataplane-setup.ts'
 import { createHarness, errorBody, type Harness, secretBody } from './support/harness.ts'
-import { selfSignedCa } from './support/openssl.ts'
 
 const WEB = { 'kuma.io/service': ['web'] }
 

@@ -2,11 +2,10 @@
  * Bad input through the package's public entry: every failure is a MeshcaError with a field path
  * where one applies; nothing escapes as an untyped error.
  */
+
+import { CA_EXTENSIONS, OpensslCaBuilder } from '@meshca/test-support/openssl'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
-  createInlineSigner,
-  createMemoryStore,
-  createMeshcaCore,
   decodeResource,
   isMeshcaError,
   parseYamlDocuments,
@@ -14,7 +13,7 @@ import {
   specFromJson,
   validateResource,
 } from '../src/index.ts'
-import { CA_EXTENSIONS, OpensslCaBuilder } from './openssl-ca-builder.ts'
+import { memoryCore } from './memory-core.ts'
 
 function caught(fn: () => unknown): unknown {
   try {
@@ -157,11 +156,7 @@ describe('bad CA material on a Mesh', () => {
   const enc = new TextEncoder()
 
   async function createProvided(certPem: string, keyPem: string) {
-    const core = createMeshcaCore({
-      store: createMemoryStore(),
-      signer: createInlineSigner(),
-      encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
-    })
+    const { core } = memoryCore()
     await core.meshes.create({ type: 'Mesh', name: 'default', mesh: '', spec: { other: {} } })
     await core.secrets.create('default', 'cert', enc.encode(certPem))
     await core.secrets.create('default', 'key', enc.encode(keyPem))

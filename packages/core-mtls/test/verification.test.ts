@@ -4,6 +4,13 @@
  */
 import '../src/polyfill.ts'
 import { X509Certificate } from 'node:crypto'
+import {
+  certificateText,
+  openssl,
+  opensslChain,
+  opensslFiles,
+  verifyStrict,
+} from '@meshca/test-support/openssl'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createInlineSigner } from '../src/adapters/inline-signer.ts'
 import { builtinCaBackend } from '../src/ca/builtin.ts'
@@ -16,7 +23,6 @@ import {
 import type { DataplaneSpec } from '../src/resources/dataplane.ts'
 import type { CaBackendSpec, MeshSpec } from '../src/resources/mesh.ts'
 import { testCaContext } from '../src/testing/fixtures.ts'
-import { certificateText, openssl, opensslChain, opensslFiles, verifyStrict } from './openssl.ts'
 
 const signer = createInlineSigner()
 

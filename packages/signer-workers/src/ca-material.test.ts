@@ -1,8 +1,8 @@
 import { createHash, X509Certificate } from 'node:crypto'
 import { certificatesFromPem } from '@meshca/core-mtls'
 import { createTestCa } from '@meshca/core-mtls/testing'
+import { certificateText, selfSignedCa } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
-import { opensslCa } from '../test/support/openssl.ts'
 import { caMaterial, FixedExtensionsCache, fixedLeafExtensions } from './ca-material.ts'
 import { children, readElement } from './der/der-reader.ts'
 
@@ -29,8 +29,14 @@ describe('fixed leaf extensions derived from core', () => {
   })
 
   it('take the AKID of a CA without SKID from the SHA-1 of its public key bits', async () => {
-    const pem = opensslCa({ key: 'ec:P-256', subject: '/CN=no SKID', subjectKeyIdentifier: false })
-    const certificate = certificatesFromPem(pem.certificatePem)[0] as Uint8Array
+    const pem = selfSignedCa(
+      '/CN=no SKID',
+      ['basicConstraints = critical,CA:TRUE', 'subjectKeyIdentifier = none'],
+      { key: 'ec:P-256' }
+    )
+    // Without this, a hash SKID would hold the same SHA-1 and the test could not tell them apart.
+    expect(certificateText(pem.certPem)).not.toContain('Subject Key Identifier')
+    const certificate = certificatesFromPem(pem.certPem)[0] as Uint8Array
     const spki = new Uint8Array(
       new X509Certificate(certificate).publicKey.export({ type: 'spki', format: 'der' })
     )

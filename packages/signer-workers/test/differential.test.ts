@@ -12,10 +12,10 @@ import {
   type LeafRequest,
   type Signer,
 } from '@meshca/core-mtls'
+import { verifyLeaves as verifyStrict } from '@meshca/test-support/openssl'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWorkerSigner } from '../src/index.ts'
 import { differentialCas, type NamedCa } from './support/cas.ts'
-import { verifyStrict } from './support/openssl.ts'
 import { randomIdentity, seededRandom } from './support/random-identities.ts'
 
 const IDENTITIES_PER_CA = 500

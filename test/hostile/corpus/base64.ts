@@ -84,8 +84,8 @@ function inlineProbes(context: CorpusContext): Probe[] {
   return BAD.flatMap((item) => {
     const name = context.fresh('inl')
     const pairs = [
-      { label: 'cert', cert: { inline: item.value }, key: { inline: b64(good.key) } },
-      { label: 'key', cert: { inline: b64(good.cert) }, key: { inline: item.value } },
+      { label: 'cert', cert: { inline: item.value }, key: { inline: b64(good.keyPem) } },
+      { label: 'key', cert: { inline: b64(good.certPem) }, key: { inline: item.value } },
     ]
     return pairs.map(
       (pair): Probe => ({

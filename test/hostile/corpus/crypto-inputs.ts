@@ -83,8 +83,8 @@ function csrCases(material: CryptoMaterial): CsrCase[] {
     { label: 'Ed448', pem: csr.ed448, accepted: false },
     { label: 'bad signature', pem: csr.badSignature, accepted: false },
     { label: 'subject changed after signing', pem: csr.tamperedSubject, accepted: false },
-    { label: 'a certificate', pem: ca.good.cert, accepted: false },
-    { label: 'a private key', pem: ca.other.key, accepted: false },
+    { label: 'a certificate', pem: ca.good.certPem, accepted: false },
+    { label: 'a private key', pem: ca.other.keyPem, accepted: false },
     ...pemMutations(csr.p256).map((m) => ({
       label: `P-256 ${m.label}`,
       pem: m.text,
@@ -162,12 +162,12 @@ export function providedMesh(name: string, cert: DataSource, key: DataSource) {
 export function caSecrets(material: CryptoMaterial): { name: string; pem: string }[] {
   const { ca } = material
   return [
-    { name: 'truncated-cert', pem: ca.good.cert.slice(0, 300) },
-    { name: 'weak-cert', pem: ca.rsa1024.cert },
-    { name: 'weak-key', pem: ca.rsa1024.key },
-    { name: 'p521-cert', pem: ca.p521.cert },
-    { name: 'p521-key', pem: ca.p521.key },
-    { name: 'good-key', pem: ca.good.key },
+    { name: 'truncated-cert', pem: ca.good.certPem.slice(0, 300) },
+    { name: 'weak-cert', pem: ca.rsa1024.certPem },
+    { name: 'weak-key', pem: ca.rsa1024.keyPem },
+    { name: 'p521-cert', pem: ca.p521.certPem },
+    { name: 'p521-key', pem: ca.p521.keyPem },
+    { name: 'good-key', pem: ca.good.keyPem },
   ]
 }
 
@@ -182,26 +182,26 @@ function caPairs(material: CryptoMaterial) {
   const { ca } = material
   const good = ca.good
   return [
-    ...pemMutations(good.cert).map((m) => ({
+    ...pemMutations(good.certPem).map((m) => ({
       label: `cert ${m.label}`,
       cert: m.text,
-      key: good.key,
+      key: good.keyPem,
       invalid: m.invalid,
     })),
-    ...pemMutations(good.key).map((m) => ({
+    ...pemMutations(good.keyPem).map((m) => ({
       label: `key ${m.label}`,
-      cert: good.cert,
+      cert: good.certPem,
       key: m.text,
       invalid: m.invalid,
     })),
-    { label: 'RSA-1024 CA', cert: ca.rsa1024.cert, key: ca.rsa1024.key, invalid: true },
-    { label: 'P-521 CA', cert: ca.p521.cert, key: ca.p521.key, invalid: true },
-    { label: 'DSA CA', cert: ca.dsa.cert, key: ca.dsa.key, invalid: true },
-    { label: 'CA:FALSE certificate', cert: ca.notCa.cert, key: ca.notCa.key, invalid: true },
-    { label: "another CA's key", cert: good.cert, key: ca.other.key, invalid: true },
-    { label: 'cert and key swapped', cert: good.key, key: good.cert, invalid: true },
-    { label: 'encrypted key', cert: good.cert, key: ca.encryptedKey, invalid: true },
-    { label: 'a CSR as the cert', cert: material.csr.rsa2048, key: good.key, invalid: true },
+    { label: 'RSA-1024 CA', cert: ca.rsa1024.certPem, key: ca.rsa1024.keyPem, invalid: true },
+    { label: 'P-521 CA', cert: ca.p521.certPem, key: ca.p521.keyPem, invalid: true },
+    { label: 'DSA CA', cert: ca.dsa.certPem, key: ca.dsa.keyPem, invalid: true },
+    { label: 'CA:FALSE certificate', cert: ca.notCa.certPem, key: ca.notCa.keyPem, invalid: true },
+    { label: "another CA's key", cert: good.certPem, key: ca.other.keyPem, invalid: true },
+    { label: 'cert and key swapped', cert: good.keyPem, key: good.certPem, invalid: true },
+    { label: 'encrypted key', cert: good.certPem, key: ca.encryptedKey, invalid: true },
+    { label: 'a CSR as the cert', cert: material.csr.rsa2048, key: good.keyPem, invalid: true },
   ]
 }
 

@@ -3,8 +3,13 @@
  * code under test): good ones, weak or unsupported ones, ones with a broken signature, and the
  * mutations of a PEM text that the corpus sends in their place.
  */
-import { execFileSync } from 'node:child_process'
-import { opensslCa, opensslKey, opensslRequest, type Pem } from '../../support/openssl.ts'
+import {
+  selfSignedCa as opensslCa,
+  opensslKey,
+  opensslOk,
+  opensslRequest,
+  type OpensslCa as Pem,
+} from '@meshca/test-support/openssl'
 
 export interface CryptoMaterial {
   readonly csr: {
@@ -36,7 +41,7 @@ export interface CryptoMaterial {
     readonly dsa: Pem
     /** `CA:FALSE`: a leaf offered as a CA. */
     readonly notCa: Pem
-    /** `good.key` encrypted with a passphrase. */
+    /** `good.keyPem` encrypted with a passphrase. */
     readonly encryptedKey: string
   }
 }
@@ -46,10 +51,6 @@ const CA_EXTENSIONS = [
   'keyUsage=critical,keyCertSign,cRLSign',
   'subjectKeyIdentifier=hash',
 ]
-
-function openssl(args: readonly string[], input: string): string {
-  return execFileSync('openssl', args, { input, stdio: 'pipe' }).toString()
-}
 
 function derOf(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
@@ -69,7 +70,7 @@ function withByteChanged(pem: string, at: (der: Buffer) => number): string {
 }
 
 function selfSignedCa(key: string, subject: string, extensions = CA_EXTENSIONS): Pem {
-  return { key, cert: opensslRequest(key, subject, extensions, true) }
+  return { keyPem: key, certPem: opensslRequest(key, subject, extensions, true) }
 }
 
 export function makeCryptoMaterial(): CryptoMaterial {
@@ -94,7 +95,7 @@ export function makeCryptoMaterial(): CryptoMaterial {
         `subjectAltName=URI:${foreignSanValues[0]},URI:${foreignSanValues[1]},URI:${foreignSanValues[2]},DNS:${foreignSanValues[3]},IP:${foreignSanValues[4]},email:root@evil.example`,
         'basicConstraints=critical,CA:TRUE',
       ]),
-      foreignSansPublicKey: openssl(['pkey', '-pubout'], foreignKey),
+      foreignSansPublicKey: opensslOk(['pkey', '-pubout'], {}, foreignKey),
       foreignSanValues,
       rsa2048: opensslRequest(opensslKey('rsa:2048'), '/CN=web'),
       ed25519: opensslRequest(opensslKey('ed25519'), '/CN=web'),
@@ -115,9 +116,10 @@ export function makeCryptoMaterial(): CryptoMaterial {
       notCa: selfSignedCa(opensslKey('rsa:2048'), '/CN=leaf', [
         'basicConstraints=critical,CA:FALSE',
       ]),
-      encryptedKey: openssl(
+      encryptedKey: opensslOk(
         ['pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-passout', 'pass:hostile'],
-        good.key
+        {},
+        good.keyPem
       ),
     },
   }

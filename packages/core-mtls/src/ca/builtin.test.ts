@@ -1,7 +1,7 @@
 import '../polyfill.ts'
 import { X509Certificate } from 'node:crypto'
+import { certificateText, openssl } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
-import { certificateText, openssl } from '../../test/openssl.ts'
 import type { CaBackendSpec } from '../resources/mesh.ts'
 import { memorySecretAccess, testCaContext } from '../testing/fixtures.ts'
 import { fromUtf8 } from '../util/bytes.ts'

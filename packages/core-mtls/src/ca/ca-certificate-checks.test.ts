@@ -1,9 +1,9 @@
 import 'reflect-metadata'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { CA_EXTENSIONS, type OpensslCa, OpensslCaBuilder } from '@meshca/test-support/openssl'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXAMPLES_DIR } from '../../test/examples.ts'
-import { CA_EXTENSIONS, type OpensslCa, OpensslCaBuilder } from '../../test/openssl-ca-builder.ts'
 import { isMeshcaError } from '../errors.ts'
 import {
   CA_FLAG_NOT_SET,
@@ -51,7 +51,7 @@ beforeAll(() => {
       'keyUsage=critical,keyCertSign,cRLSign',
     ],
   })
-  ecRoot = openssl.root('EC Root', { extensions: CA_EXTENSIONS, key: 'ec' })
+  ecRoot = openssl.root('EC Root', { extensions: CA_EXTENSIONS, key: 'ec:P-256' })
 })
 
 afterAll(() => openssl.dispose())

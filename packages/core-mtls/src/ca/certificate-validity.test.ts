@@ -1,7 +1,7 @@
 import '../polyfill.ts'
+import { openssl } from '@meshca/test-support/openssl'
 import * as x509 from '@peculiar/x509'
 import { describe, expect, it } from 'vitest'
-import { openssl } from '../../test/openssl.ts'
 import { toArrayBuffer } from '../util/bytes.ts'
 import { checkValidityPeriods, parseCaCertificate } from './ca-certificate-checks.ts'
 import { chainValidity } from './ca-validity.ts'

@@ -1,10 +1,9 @@
 import '../polyfill.ts'
+import { opensslChain } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
-import { opensslChain } from '../../test/openssl.ts'
-import { createInlineSigner } from '../adapters/inline-signer.ts'
-import { createMemoryStore } from '../adapters/memory-store.ts'
+import { memoryCore } from '../../test/memory-core.ts'
+import type { createMemoryStore } from '../adapters/memory-store.ts'
 import { isMeshcaError } from '../errors.ts'
-import { createMeshcaCore } from '../managers/meshca-core.ts'
 import { specFromJson } from '../resources/codec.ts'
 import type { Resource } from '../resources/resource.ts'
 import type { JsonObject } from '../resources/types.ts'
@@ -30,16 +29,6 @@ function meshWith(name: string, key: JsonObject): Resource<'Mesh'> {
   }
 }
 
-function setup() {
-  const store = createMemoryStore()
-  const core = createMeshcaCore({
-    store,
-    signer: createInlineSigner(),
-    encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
-  })
-  return { store, core }
-}
-
 async function storedKey(store: ReturnType<typeof createMemoryStore>, name: string) {
   const row = await store.get({ type: 'Mesh', mesh: '', name })
   const mtls = row?.spec.mtls as { backends: { conf: { key: Record<string, string> } }[] }
@@ -51,7 +40,7 @@ describe('inline CA keys sealed at rest', () => {
     ['inlineString', ROOT.key],
     ['inline', toBase64(utf8(ROOT.key))],
   ])('stores %s sealed, keeps its kind, and loads the key back', async (field, value) => {
-    const { store, core } = setup()
+    const { store, core } = memoryCore()
     await core.meshes.create(meshWith('m', { [field]: value }))
     const key = await storedKey(store, 'm')
     expect(Object.keys(key)).toEqual([field])
@@ -66,7 +55,7 @@ describe('inline CA keys sealed at rest', () => {
   })
 
   it('does not seal twice, and an update that keeps the sealed value keeps it as it is', async () => {
-    const { store, core } = setup()
+    const { store, core } = memoryCore()
     await core.meshes.create(meshWith('m', { inlineString: ROOT.key }))
     const sealed = (await storedKey(store, 'm')).inlineString
     const stored = await core.meshes.get('m')
@@ -81,7 +70,7 @@ describe('inline CA keys sealed at rest', () => {
   ])(
     'keeps the stored %s when the manifest is applied again with the key itself',
     async (field, value) => {
-      const { store, core } = setup()
+      const { store, core } = memoryCore()
       await core.meshes.create(meshWith('m', { [field]: value }))
       const sealed = (await storedKey(store, 'm'))[field]
       const { mesh } = await core.meshes.update(meshWith('m', { [field]: value }))
@@ -100,7 +89,7 @@ describe('inline CA keys sealed at rest', () => {
   )
 
   it('refuses a sealed value copied from another mesh as a violation, not an internal error', async () => {
-    const { store, core } = setup()
+    const { store, core } = memoryCore()
     await core.meshes.create(meshWith('a', { inlineString: ROOT.key }))
     const copied = (await storedKey(store, 'a')).inlineString ?? ''
     const error = await core.meshes
@@ -118,11 +107,7 @@ describe('inline CA keys sealed at rest', () => {
 
   it('seals keys that stored Meshes hold in clear, once, and skips rows it cannot read', async () => {
     const logged: string[] = []
-    const store = createMemoryStore()
-    const core = createMeshcaCore({
-      store,
-      signer: createInlineSigner(),
-      encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
+    const { store, core } = memoryCore({
       logger: {
         log: (_level, message, fields) => logged.push(`${message} ${String(fields?.mesh)}`),
       },

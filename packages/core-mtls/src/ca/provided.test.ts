@@ -1,10 +1,10 @@
 import 'reflect-metadata'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { CA_EXTENSIONS, type OpensslCa, OpensslCaBuilder } from '@meshca/test-support/openssl'
 import * as x509 from '@peculiar/x509'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXAMPLES_DIR } from '../../test/examples.ts'
-import { CA_EXTENSIONS, type OpensslCa, OpensslCaBuilder } from '../../test/openssl-ca-builder.ts'
 import { isMeshcaError, MeshcaError } from '../errors.ts'
 import { silentLogger, webRandom } from '../ports/runtime.ts'
 import type { CaBackendSpec } from '../resources/mesh.ts'
@@ -289,7 +289,7 @@ describe('validate: the CA itself (docs/kuma-compatibility.md §4, decision 9 of
   })
 
   it('refuses an RSA key under 2048 bits anywhere in the chain', async () => {
-    const weak = openssl.root('Weak root', { extensions: CA_EXTENSIONS, key: 'rsa-1024' })
+    const weak = openssl.root('Weak root', { extensions: CA_EXTENSIONS, key: 'rsa:1024' })
     expect((await validate(pemConf(weak.certPem, weak.keyPem))).violations).toEqual([
       {
         field: 'conf.cert[0]',

@@ -1,6 +1,6 @@
 import '../polyfill.ts'
+import { opensslFiles } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
-import { opensslFiles } from '../../test/openssl.ts'
 import { certificatesFromPem } from '../ca/pem.ts'
 import type { DataplaneInsightSpec } from '../resources/dataplane-insight.ts'
 import type { CaBackendSpec, MeshSpec } from '../resources/mesh.ts'

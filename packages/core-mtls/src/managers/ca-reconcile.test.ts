@@ -1,7 +1,6 @@
 import '../polyfill.ts'
 import { describe, expect, it } from 'vitest'
-import { createInlineSigner } from '../adapters/inline-signer.ts'
-import { createMemoryStore } from '../adapters/memory-store.ts'
+import { memoryCore } from '../../test/memory-core.ts'
 import { builtinCertSecretName, builtinKeySecretName } from '../ca/builtin.ts'
 import { MeshcaError } from '../errors.ts'
 import type { Store } from '../ports/store.ts'
@@ -9,7 +8,6 @@ import { specFromJson } from '../resources/codec.ts'
 import type { MeshSpec } from '../resources/mesh.ts'
 import { utf8 } from '../util/bytes.ts'
 import { reconcileMeshCas } from './ca-reconcile.ts'
-import { createMeshcaCore } from './meshca-core.ts'
 
 const SPEC: MeshSpec = specFromJson('Mesh', {
   mtls: {
@@ -33,12 +31,7 @@ function beforeMeshCheck(store: Store, hook: () => Promise<void>): Store {
 }
 
 function setup() {
-  const store = createMemoryStore()
-  const core = createMeshcaCore({
-    store,
-    signer: createInlineSigner(),
-    encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
-  })
+  const { store, core } = memoryCore()
   const options = (checkedStore: Store = store) => ({
     store: checkedStore,
     ctx: core.ctx,

@@ -1,24 +1,12 @@
 import '../polyfill.ts'
+import { opensslChain, opensslFiles } from '@meshca/test-support/openssl'
 import { describe, expect, it } from 'vitest'
-import { opensslChain, opensslFiles } from '../../test/openssl.ts'
-import { createInlineSigner } from '../adapters/inline-signer.ts'
-import { createMemoryStore } from '../adapters/memory-store.ts'
-import type { Store } from '../ports/store.ts'
+import { memoryCore } from '../../test/memory-core.ts'
 import { specFromJson } from '../resources/codec.ts'
 import type { Resource } from '../resources/resource.ts'
 import type { JsonObject } from '../resources/types.ts'
-import { createMeshcaCore } from './meshca-core.ts'
 
 const enc = new TextEncoder()
-
-function setup(store: Store = createMemoryStore()) {
-  const core = createMeshcaCore({
-    store,
-    signer: createInlineSigner(),
-    encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
-  })
-  return { core, store }
-}
 
 function mesh(name: string, json: JsonObject, meta?: Resource['meta']): Resource<'Mesh'> {
   return {
@@ -86,7 +74,7 @@ function insight(
 
 describe('MeshManager', () => {
   it('creates the brief’s builtin mesh: CA secrets (encrypted), default TrafficPermission', async () => {
-    const { core, store } = setup()
+    const { core, store } = memoryCore()
     const result = await core.meshes.create(mesh('default', builtinExample))
     expect(result.warnings).toEqual([])
     const secrets = await core.secrets.list({ mesh: 'default' })
@@ -106,7 +94,7 @@ describe('MeshManager', () => {
   })
 
   it('validates all CAs on create (Kuma golden: provided without conf)', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     const spec = {
       mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'provided' }] },
     }
@@ -118,7 +106,7 @@ describe('MeshManager', () => {
   })
 
   it('rejects a provided backend whose secrets do not exist, on both fields', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     const spec = {
       mtls: {
         enabledBackend: 'ca-1',
@@ -141,7 +129,7 @@ describe('MeshManager', () => {
   })
 
   it('stops at the first unknown backend type, as Kuma does', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     const spec = {
       mtls: {
         backends: [
@@ -161,7 +149,7 @@ describe('MeshManager', () => {
   })
 
   it('returns requirement-4 warnings with a successful create (decision 5 of docs/decisions.md)', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     const files = opensslFiles(
       [
         [
@@ -213,12 +201,7 @@ describe('MeshManager', () => {
 
   it('lets an update through past a backend that expired unchanged, with a warning', async () => {
     let now = 0
-    const core = createMeshcaCore({
-      store: createMemoryStore(),
-      signer: createInlineSigner(),
-      encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
-      clock: { now: () => new Date(now) },
-    })
+    const { core } = memoryCore({ clock: { now: () => new Date(now) } })
     const files = opensslFiles(
       [
         [
@@ -266,7 +249,7 @@ describe('MeshManager', () => {
   })
 
   it('allows a CA switch only when every online data plane trusts the new backend (decision 4 of docs/decisions.md)', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     await core.meshes.create(mesh('default', builtinExample))
     const twoBackends = {
       mtls: {
@@ -303,7 +286,7 @@ describe('MeshManager', () => {
   })
 
   it('refuses a switch to a backend the same update adds or changes, even when its name is trusted', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     const backends = [...builtinExample.mtls.backends, { name: 'ca-2', type: 'builtin' }]
     await core.meshes.create(mesh('default', { mtls: { enabledBackend: 'ca-1', backends } }))
     await core.resources.create(dataplane('default', 'web-1', 'web'))
@@ -329,7 +312,7 @@ describe('MeshManager', () => {
   })
 
   it('refuses to remove a backend while online data planes hold certificates it issued', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     const ca2 = { name: 'ca-2', type: 'builtin' }
     const both = [{ name: 'ca-1', type: 'builtin' }, ca2]
     await core.meshes.create(mesh('default', { mtls: { enabledBackend: 'ca-1', backends: both } }))
@@ -353,7 +336,7 @@ describe('MeshManager', () => {
   })
 
   it('has an explicit override for disaster recovery', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     await core.meshes.create(
       mesh('default', {
         mtls: {
@@ -383,7 +366,7 @@ describe('MeshManager', () => {
   })
 
   it('refuses to delete a mesh with data planes, then cascades to its secrets and policies', async () => {
-    const { core, store } = setup()
+    const { core, store } = memoryCore()
     await core.meshes.create(mesh('default', builtinExample))
     await core.resources.create(dataplane('default', 'web-1', 'web'))
     await expect(core.meshes.delete('default')).rejects.toMatchObject({
@@ -398,7 +381,7 @@ describe('MeshManager', () => {
   })
 
   it('deletes only the version the caller looked at, when it says which', async () => {
-    const { core, store } = setup()
+    const { core, store } = memoryCore()
     const { mesh: seen } = await core.meshes.create(mesh('m', {}))
     await core.meshes.update(mesh('m', builtinExample))
     await expect(core.meshes.delete('m', seen.meta?.version)).rejects.toMatchObject({
@@ -410,7 +393,7 @@ describe('MeshManager', () => {
   })
 
   it('guards secrets in use: delete refused with Kuma’s message, breaking updates refused (decision 10 of docs/decisions.md)', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     await core.meshes.create(mesh('default', builtinExample))
     await expect(
       core.secrets.delete('default', 'default.ca-builtin-cert-ca-1')
@@ -459,7 +442,7 @@ describe('MeshManager', () => {
   })
 
   it('ensures CAs of a mesh written straight into the store', async () => {
-    const { core, store } = setup()
+    const { core, store } = memoryCore()
     await store.create({ type: 'Mesh', mesh: '', name: 'raw' }, builtinExample)
     const stored = await core.meshes.get('raw')
     if (!stored) throw new Error('missing mesh')
@@ -469,7 +452,7 @@ describe('MeshManager', () => {
   })
 
   it('issues a data plane identity end to end through the core', async () => {
-    const { core } = setup()
+    const { core } = memoryCore()
     await core.meshes.create(mesh('default', builtinExample))
     const dp = await core.resources.create(dataplane('default', 'web-1', 'web'))
     const meshResource = await core.meshes.get('default')

@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto'
 import { certificatesFromPem, type SigningCa, signingCaId } from '@meshca/core-mtls'
 import { createTestCa } from '@meshca/core-mtls/testing'
-import { opensslCa } from './openssl.ts'
+import { type KeyKind, type OpensslCa, selfSignedCa } from '@meshca/test-support/openssl'
 
 export interface NamedCa {
   readonly name: string
@@ -35,6 +35,21 @@ async function fromPem(
   }
 }
 
+/** A self-signed CA made by openssl, so that the CA side of the tests owes nothing to our code. */
+function opensslCa(options: {
+  readonly key: KeyKind
+  readonly subject: string
+  readonly subjectKeyIdentifier: boolean
+}): OpensslCa {
+  const extensions = [
+    'basicConstraints = critical,CA:TRUE',
+    'keyUsage = critical,keyCertSign,cRLSign',
+    `subjectKeyIdentifier = ${options.subjectKeyIdentifier ? 'hash' : 'none'}`,
+    'authorityKeyIdentifier = none',
+  ]
+  return selfSignedCa(options.subject, extensions, { key: options.key, days: 3650, utf8: true })
+}
+
 /**
  * The CAs the fast path must handle: core's builtin roots (RSA, P-256), and openssl-made ones with
  * no SubjectKeyIdentifier (the AKID is then the SHA-1 of the CA key), long UTF-8 names and the
@@ -64,8 +79,8 @@ export async function differentialCas(): Promise<NamedCa[]> {
   return Promise.all([
     fromPem('builtin RSA-2048', rsa.certificatePem, rsa.keyPem, true),
     fromPem('builtin ECDSA P-256', p256.certificatePem, p256.keyPem, false),
-    fromPem('openssl Ed25519, no SKID', ed25519.certificatePem, ed25519.keyPem, true, false),
-    fromPem('openssl RSA, long UTF-8 name', rsaLongName.certificatePem, rsaLongName.keyPem, true),
-    fromPem('openssl ECDSA P-384, no SKID', p384.certificatePem, p384.keyPem, false, false),
+    fromPem('openssl Ed25519, no SKID', ed25519.certPem, ed25519.keyPem, true, false),
+    fromPem('openssl RSA, long UTF-8 name', rsaLongName.certPem, rsaLongName.keyPem, true),
+    fromPem('openssl ECDSA P-384, no SKID', p384.certPem, p384.keyPem, false, false),
   ])
 }
