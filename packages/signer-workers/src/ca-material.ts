@@ -4,6 +4,7 @@ import {
   parseCaCertificate,
   type SigningCa,
 } from '@meshca/core-mtls'
+import { concatBytes, LruMap } from '@meshca/core-mtls/adapter-kit'
 import type { LeafKeyFamily } from './leaf/key-family.ts'
 import type { WireCaMaterial } from './wire/protocol.ts'
 
@@ -16,16 +17,6 @@ export type FixedExtensions = Readonly<Record<LeafKeyFamily, Uint8Array>>
 /** CAs whose derived extensions are kept; as many as a worker keeps prepared. */
 const DERIVED_CACHE_SIZE = 64
 
-function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
-
 /**
  * Core's leaf profile, encoded by core for one CA: the workers copy these bytes, so the profile
  * (and the AKID rule: the CA's SKID, else SHA-1 of its key) lives in core only.
@@ -33,7 +24,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
 export async function fixedLeafExtensions(certificate: Uint8Array): Promise<FixedExtensions> {
   const akid = await authorityKeyId(parseCaCertificate(certificate).x509, globalThis.crypto)
   const of = (family: LeafKeyFamily) =>
-    concat(
+    concatBytes(
       leafExtensions({ family, uris: [], authorityKeyId: akid }).map(
         (extension) => new Uint8Array(extension.rawData)
       )
@@ -43,10 +34,10 @@ export async function fixedLeafExtensions(certificate: Uint8Array): Promise<Fixe
 
 /**
  * Each CA's fixed extensions, derived once in the pool's thread and kept for as many CAs as a
- * worker keeps; in the workers, core would add ~0.55 s and ~5 MB to every thread's start.
+ * worker keeps; loading core in every worker would lengthen each thread's start and grow its heap.
  */
 export class FixedExtensionsCache {
-  readonly #derived = new Map<string, Promise<FixedExtensions | undefined>>()
+  readonly #derived = new LruMap<string, Promise<FixedExtensions | undefined>>(DERIVED_CACHE_SIZE)
 
   /** Never rejects: `undefined` when core cannot read the certificate; the worker then says why. */
   of(ca: SigningCa): Promise<FixedExtensions | undefined> {
@@ -56,10 +47,6 @@ export class FixedExtensionsCache {
         this.#derived.delete(ca.id)
         return undefined
       })
-      if (this.#derived.size >= DERIVED_CACHE_SIZE) {
-        const oldest = this.#derived.keys().next().value
-        if (oldest !== undefined) this.#derived.delete(oldest)
-      }
       this.#derived.set(ca.id, entry)
     }
     return entry
