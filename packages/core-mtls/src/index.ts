@@ -22,9 +22,14 @@ export {
 // Authorization
 export {
   type ConnectionCheck,
+  type InboundPolicy,
+  inboundPolicy,
+  isConnectionAllowed,
+  policyAllows,
+} from './authz/inbound-policy.ts'
+export {
   compareSelectorRanks,
   defaultTrafficPermission,
-  isConnectionAllowed,
   type SelectorRank,
   selectorMatches,
   selectorRank,
@@ -109,6 +114,20 @@ export {
 export { PROVIDED_CA_TYPE, providedCaBackend } from './ca/provided.ts'
 export { type CaBackendRegistry, caBackendFor, defaultCaBackends } from './ca/registry.ts'
 export { signingCaId } from './ca/signing-ca.ts'
+export {
+  type DataplaneConfig,
+  DEFAULT_LOCAL_ADDRESS,
+  dataplaneConfig,
+  type Endpoint,
+  type InboundConfig,
+  indexMesh,
+  type MeshIndex,
+  type MeshMember,
+  type MeshView,
+  type MtlsState,
+  type OutboundConfig,
+} from './dataplane-config/dataplane-config.ts'
+export { sniFromTags } from './dataplane-config/sni.ts'
 export { formatKumaDuration, isKumaDuration, parseKumaDuration } from './duration.ts'
 // Errors and validation
 export {
@@ -257,6 +276,12 @@ export {
   type Tags,
 } from './resources/dataplane.ts'
 export type { DataplaneInsightSpec, DataplaneMtlsInsight } from './resources/dataplane-insight.ts'
+export {
+  type DataplaneOutbound,
+  MAX_OUTBOUNDS,
+  type OutboundsReading,
+  readOutbounds,
+} from './resources/dataplane-outbounds.ts'
 export { validateDataplaneSpec } from './resources/dataplane-validator.ts'
 export { decodeResource } from './resources/decode-resource.ts'
 export {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import type { Selector } from '../resources/traffic-permission.ts'
 import { validateResource } from '../resources/validate.ts'
+import { isConnectionAllowed } from './inbound-policy.ts'
 import {
   compareSelectorRanks,
   defaultTrafficPermission,
-  isConnectionAllowed,
   selectorMatches,
   selectorRank,
   selectTrafficPermission,

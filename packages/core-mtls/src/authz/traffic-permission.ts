@@ -109,27 +109,3 @@ export function sourcePrincipals(mesh: string, source: Selector): string[] {
   }
   return principals
 }
-
-export interface ConnectionCheck {
-  readonly mesh: string
-  /** The mesh's TrafficPermissions; those of other meshes are ignored. */
-  readonly permissions: readonly TrafficPermission[]
-  /** Tags of the destination inbound. */
-  readonly destinationTags: Tags
-  /** URI SANs of the client certificate presented on the mTLS connection. */
-  readonly clientUris: readonly string[]
-}
-
-/**
- * Whether an mTLS connection from a client with `clientUris` to an inbound with `destinationTags`
- * is allowed. No matching permission denies everything, as Kuma's empty RBAC policy does.
- */
-export function isConnectionAllowed(check: ConnectionCheck): boolean {
-  const permissions = check.permissions.filter((p) => p.mesh === check.mesh)
-  const permission = selectTrafficPermission(permissions, check.destinationTags)
-  if (permission === undefined) return false
-  const uris = new Set(check.clientUris)
-  return permission.spec.sources.some((source) =>
-    sourcePrincipals(check.mesh, source).every((principal) => uris.has(principal))
-  )
-}

@@ -1,12 +1,14 @@
 /**
- * Dataplane rules (Kuma `dataplane_validator.go`) for the parts meshca types: the address, the
- * inbounds and the gateway. Identity comes from these tags, so they are what must be right;
- * outbounds, probes and the rest are not checked here.
+ * Dataplane rules (Kuma `dataplane_validator.go`) for the parts meshca reads: the address, the
+ * inbounds and the gateway (identity comes from their tags), and the outbounds the data plane agent
+ * listens on. Probes and the rest are not checked here.
  */
 import type { Violation } from '../errors.ts'
 import { indexPath } from '../validation.ts'
+import { isDnsName, isIp } from './addresses.ts'
 import type { DataplaneInbound, DataplaneSpec } from './dataplane.ts'
 import { SERVICE_TAG } from './dataplane.ts'
+import { readOutbounds } from './dataplane-outbounds.ts'
 import { keyPath } from './json-reader.ts'
 import { checkTags } from './tag-rules.ts'
 
@@ -29,6 +31,7 @@ export function validateDataplaneSpec(spec: DataplaneSpec): Violation[] {
   networking.inbound.forEach((inbound, i) => {
     checkInbound(inbound, indexPath('networking.inbound', i), report)
   })
+  violations.push(...readOutbounds(spec).violations)
   return violations
 }
 
@@ -52,6 +55,13 @@ function checkInbound(inbound: DataplaneInbound, path: string, report: Report): 
   if (inbound.address !== undefined && inbound.address !== '' && !isIp(inbound.address)) {
     report(`${path}.address`, 'address has to be valid IP address')
   }
+  const { serviceAddress } = inbound.other
+  if (
+    serviceAddress !== undefined &&
+    (typeof serviceAddress !== 'string' || !isIp(serviceAddress))
+  ) {
+    report(`${path}.serviceAddress`, 'serviceAddress has to be valid IP address')
+  }
   checkTags(`${path}.tags`, inbound.tags, {}, report)
   if (!Object.hasOwn(inbound.tags, SERVICE_TAG)) {
     report(keyPath(`${path}.tags`, SERVICE_TAG), 'tag has to exist')
@@ -60,26 +70,4 @@ function checkInbound(inbound: DataplaneInbound, path: string, report: Report): 
 
 function checkPort(port: number, field: string, report: Report): void {
   if (port < 1 || port > 65535) report(field, 'port must be in the range [1, 65535]')
-}
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
-
-/** Go's `net.ParseIP`: dotted IPv4 without leading zeros, or IPv6 without a zone. */
-function isIp(text: string): boolean {
-  if (IPV4.test(text)) return true
-  if (!text.includes(':') || /[^0-9a-fA-F:.]/.test(text)) return false
-  try {
-    new URL(`http://[${text}]/`)
-    return true
-  } catch {
-    return false
-  }
-}
-
-const DNS_NAME = /^([a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$/
-
-/** govalidator's `IsDNSName`, which Kuma uses for addresses. */
-function isDnsName(text: string): boolean {
-  if (text === '' || text.replaceAll('.', '').length > 255) return false
-  return !isIp(text) && DNS_NAME.test(text)
 }
