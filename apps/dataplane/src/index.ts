@@ -1,0 +1,5 @@
+/**
+ * @module
+ * meshca-dp, the data plane agent. The command is `meshca-dp run` (src/main.ts).
+ */
+export {}
