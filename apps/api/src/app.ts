@@ -21,6 +21,7 @@ import {
   remoteAddressFromEnv,
 } from './middleware/authenticate.ts'
 import { errorHandler, notFoundHandler } from './middleware/error-handler.ts'
+import { dataplaneConfigRoutes } from './routes/dataplane-config.ts'
 import { dataplaneIdentityRoutes } from './routes/dataplane-identity.ts'
 import { meshRoutes } from './routes/meshes.ts'
 import { overviewRoutes } from './routes/overviews.ts'
@@ -68,6 +69,8 @@ export interface AppDeps {
   readonly heartbeatIntervalMs?: number
   /** A mesh change re-issues its data planes' identities spread over this window; default 5 s. */
   readonly reissueWindowMs?: number
+  /** A data plane whose stream ended stays in others' endpoints this long; default 15 s. */
+  readonly offlineGraceMs?: number
 }
 
 /** The data plane sessions `createApp` makes when it is not given any. */
@@ -85,6 +88,7 @@ export function dataplaneSessionsFor(deps: AppDeps): DataplaneSessions {
       ? {}
       : { heartbeatIntervalMs: deps.heartbeatIntervalMs }),
     ...(deps.reissueWindowMs === undefined ? {} : { reissueWindowMs: deps.reissueWindowMs }),
+    ...(deps.offlineGraceMs === undefined ? {} : { offlineGraceMs: deps.offlineGraceMs }),
   })
 }
 
@@ -132,7 +136,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   )
   // The data plane API authenticates with data plane tokens, not user tokens: it comes before the
   // user authentication, which would refuse its bearer token.
-  app.route('/', dataplaneIdentityRoutes({ ...routeDeps, sessions: dataplaneSessionsFor(deps) }))
+  const dataplaneDeps = { ...routeDeps, sessions: dataplaneSessionsFor(deps) }
+  app.route('/', dataplaneIdentityRoutes(dataplaneDeps))
+  app.route('/', dataplaneConfigRoutes(dataplaneDeps))
   app.use(
     authenticate({
       userTokens: deps.userTokens,

@@ -46,6 +46,8 @@ export interface ApiConfig {
   readonly dataplaneHeartbeatIntervalMs: number
   /** A mesh change re-issues its connected data planes' identities spread over this window. */
   readonly dataplaneReissueWindowMs: number
+  /** A data plane whose stream ended stays among others' endpoints this long. */
+  readonly dataplaneOfflineGraceMs: number
   /** `workers`: the piscina pool (signing off the event loop); `inline`: on the event loop. */
   readonly signer: SignerKind
   /** RSA-2048 key pairs the worker signer keeps generated ahead of demand. */
@@ -67,6 +69,7 @@ export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_DATA_DIR = '.meshca'
 export const DEFAULT_DATAPLANE_HEARTBEAT = '15s'
 export const DEFAULT_DATAPLANE_REISSUE_WINDOW = '5s'
+export const DEFAULT_DATAPLANE_OFFLINE_GRACE = '15s'
 /** Kuma's diagnostics port, next to the API's. */
 export const DEFAULT_METRICS_PORT = 5680
 export const DEFAULT_SIGNER_KEY_POOL = 256
@@ -99,6 +102,8 @@ Flags override the environment variables named after them.
                               a Go duration; 0 for none (default ${DEFAULT_DATAPLANE_HEARTBEAT})
   --dp-reissue-window D       MESHCA_DP_REISSUE_WINDOW  a mesh change re-issues identities spread
                               over this window, a Go duration (default ${DEFAULT_DATAPLANE_REISSUE_WINDOW})
+  --dp-offline-grace D        MESHCA_DP_OFFLINE_GRACE  a data plane whose streams ended stays in
+                              other data planes' endpoints this long (default ${DEFAULT_DATAPLANE_OFFLINE_GRACE})
   --signer KIND               MESHCA_SIGNER          workers (a thread pool, default) | inline
   --signer-key-pool N         MESHCA_SIGNER_KEY_POOL RSA-2048 keys generated ahead of demand
                               (default ${DEFAULT_SIGNER_KEY_POOL})
@@ -194,6 +199,7 @@ const FLAG_OPTIONS = {
   'log-level': { type: 'string' },
   'dp-heartbeat-interval': { type: 'string' },
   'dp-reissue-window': { type: 'string' },
+  'dp-offline-grace': { type: 'string' },
   signer: { type: 'string' },
   'signer-key-pool': { type: 'string' },
   'signer-max-queue': { type: 'string' },
@@ -270,6 +276,10 @@ export function loadConfig(
     dataplaneReissueWindowMs: parseDuration(
       pick('dp-reissue-window', 'MESHCA_DP_REISSUE_WINDOW') ?? DEFAULT_DATAPLANE_REISSUE_WINDOW,
       'MESHCA_DP_REISSUE_WINDOW'
+    ),
+    dataplaneOfflineGraceMs: parseDuration(
+      pick('dp-offline-grace', 'MESHCA_DP_OFFLINE_GRACE') ?? DEFAULT_DATAPLANE_OFFLINE_GRACE,
+      'MESHCA_DP_OFFLINE_GRACE'
     ),
     ...work,
     daemon: daemonText === undefined ? true : parseBoolean(daemonText, 'MESHCA_DAEMON'),

@@ -112,6 +112,7 @@ export async function startControlPlane(
       watch: (listener, watchOptions) => store.watch(listener, watchOptions),
       heartbeatIntervalMs: config.dataplaneHeartbeatIntervalMs,
       reissueWindowMs: config.dataplaneReissueWindowMs,
+      offlineGraceMs: config.dataplaneOfflineGraceMs,
     })
     const app = createApp({
       core,

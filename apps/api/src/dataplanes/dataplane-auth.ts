@@ -78,3 +78,31 @@ export function checkTokenAllows(
 export function tagsKey(dataplane: DataplaneSpec): string {
   return JSON.stringify([...dataplaneTagSet(dataplane)])
 }
+
+export function notRegistered(mesh: string, name: string): MeshcaError {
+  return new MeshcaError('NOT_FOUND', `Resource not found: type="Dataplane" name="${name}"`, {
+    violations: [
+      {
+        field: 'name',
+        message: `data plane "${name}" is not registered in mesh "${mesh}": register it first, or send it as "dataplane" to POST /meshes/${mesh}/dataplanes/${name}/identity`,
+      },
+    ],
+  })
+}
+
+/** A token naming another data plane is refused before anything about this one is revealed. */
+export function checkTokenName(claims: TokenClaims, mesh: string, name: string): void {
+  try {
+    checkDataplaneToken(
+      { name: claims.name, mesh: claims.mesh, tags: {} },
+      {
+        name,
+        mesh,
+        tags: new Map(),
+      }
+    )
+  } catch (error) {
+    if (isMeshcaError(error, 'UNAUTHENTICATED')) throw new MeshcaError('FORBIDDEN', error.message)
+    throw error
+  }
+}

@@ -19,6 +19,7 @@ import {
   type Store,
   silentLogger,
 } from '@meshca/core-mtls'
+import { ConfigFeed } from './config-feed.ts'
 import { createInsightRecorder, withIssued } from './dataplane-insights.ts'
 import { logIssuance } from './issuance-audit.ts'
 import { createIssuanceQueue, type IssuanceObserver } from './issuance-queue.ts'
@@ -46,6 +47,8 @@ export interface DataplaneSessions {
   open(request: DataplaneIdentityRequest): Promise<DataplaneSession>
   /** Sessions open on this instance. */
   readonly size: number
+  /** The configuration streams (`…/config/stream`) of this instance. */
+  readonly configs: ConfigFeed
   /** Ends every session (their insights marked disconnected) and stops watching the store. */
   close(): Promise<void>
 }
@@ -59,6 +62,8 @@ export interface DataplaneSessionsOptions {
   readonly instanceId: string
   readonly heartbeatIntervalMs?: number
   readonly reissueWindowMs?: number
+  /** How long a data plane whose stream ended keeps its endpoints in others' configuration. */
+  readonly offlineGraceMs?: number
   readonly maxBatch?: number
   readonly issuanceObserver?: IssuanceObserver
 }
@@ -94,6 +99,14 @@ export function createDataplaneSessions(options: DataplaneSessionsOptions): Data
     random: core.ctx.random,
     reissueWindowMs: options.reissueWindowMs ?? DEFAULT_REISSUE_WINDOW_MS,
   })
+  const configs = new ConfigFeed({
+    core,
+    watch: options.watch,
+    logger,
+    clock,
+    heartbeatIntervalMs: context.heartbeatIntervalMs,
+    ...(options.offlineGraceMs === undefined ? {} : { offlineGraceMs: options.offlineGraceMs }),
+  })
   let closing = false
 
   function refuseWhileClosing(): void {
@@ -106,6 +119,7 @@ export function createDataplaneSessions(options: DataplaneSessionsOptions): Data
     get size() {
       return sessions.size
     },
+    configs,
 
     async issueOnce(request) {
       refuseWhileClosing()
@@ -142,6 +156,7 @@ export function createDataplaneSessions(options: DataplaneSessionsOptions): Data
     async close() {
       closing = true
       watcher.stop()
+      await configs.close()
       await Promise.all(sessions.all().map((s) => s.end()))
       await insights.idle()
     },

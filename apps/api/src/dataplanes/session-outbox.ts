@@ -1,8 +1,11 @@
 /**
  * The events waiting for one session's stream, written one at a time in order, with heartbeats
  * between them while the stream is idle. A data plane that reads slowly only ever has the newest
- * identity waiting.
+ * identity (and configuration) waiting.
  */
+
+/** Events of which only the newest matters: a queued one is replaced by the next. */
+const LATEST_ONLY = new Set(['identity', 'config'])
 
 /** How long the last `error` event of a stream may take to write. */
 const END_WRITE_TIMEOUT_MS = 1_000
@@ -52,10 +55,10 @@ export class SessionOutbox {
   }
 
   enqueue(event: string, data: string): void {
-    if (event === 'identity') {
-      // Only the newest identity matters to a data plane that has not read the previous one.
+    if (LATEST_ONLY.has(event)) {
+      // Only the newest one matters to a data plane that has not read the previous one.
       for (let i = this.#events.length - 1; i >= 0; i--) {
-        if (this.#events[i]?.event === 'identity') this.#events.splice(i, 1)
+        if (this.#events[i]?.event === event) this.#events.splice(i, 1)
       }
     }
     this.#events.push({ event, data })

@@ -9,4 +9,5 @@ export const TITLES = {
   token: 'Could not issue a token',
   revoke: 'Could not revoke a token',
   identity: 'Could not issue a data plane identity',
+  config: 'Could not serve the data plane configuration',
 } as const

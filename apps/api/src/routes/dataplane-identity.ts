@@ -5,10 +5,8 @@
  * (`GET …/identity/stream`). Documented in docs/api.md ("Data plane API").
  */
 import {
-  checkDataplaneToken,
   type DataplaneSpec,
   isMeshcaError,
-  MeshcaError,
   type Resource,
   specToJson,
   type Violation,
@@ -19,6 +17,8 @@ import { streamSSE } from 'hono/streaming'
 import type { AppEnv } from '../context.ts'
 import {
   checkTokenAllows,
+  checkTokenName,
+  notRegistered,
   type TokenClaims,
   verifyDataplaneToken,
 } from '../dataplanes/dataplane-auth.ts'
@@ -106,34 +106,6 @@ function csrFromHeader(value: string | undefined): string | undefined {
   if (text.includes('-----BEGIN')) return text
   const lines = bytes.toString('base64').match(/.{1,64}/g) ?? []
   return `-----BEGIN CERTIFICATE REQUEST-----\n${lines.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`
-}
-
-function notRegistered(mesh: string, name: string): MeshcaError {
-  return new MeshcaError('NOT_FOUND', `Resource not found: type="Dataplane" name="${name}"`, {
-    violations: [
-      {
-        field: 'name',
-        message: `data plane "${name}" is not registered in mesh "${mesh}": register it first, or send it as "dataplane" to POST /meshes/${mesh}/dataplanes/${name}/identity`,
-      },
-    ],
-  })
-}
-
-/** A token naming another data plane is refused before anything about this one is revealed. */
-function checkTokenName(claims: TokenClaims, mesh: string, name: string): void {
-  try {
-    checkDataplaneToken(
-      { name: claims.name, mesh: claims.mesh, tags: {} },
-      {
-        name,
-        mesh,
-        tags: new Map(),
-      }
-    )
-  } catch (error) {
-    if (isMeshcaError(error, 'UNAUTHENTICATED')) throw new MeshcaError('FORBIDDEN', error.message)
-    throw error
-  }
 }
 
 function sameSpec(a: Resource<'Dataplane'>, b: Resource<'Dataplane'>): boolean {

@@ -44,6 +44,8 @@ export interface HarnessOptions {
   /** Data plane streams: heartbeat period (default none) and re-issue window (default 200 ms). */
   readonly heartbeatIntervalMs?: number
   readonly reissueWindowMs?: number
+  /** How long a data plane whose stream ended stays among endpoints (default 15 s). */
+  readonly offlineGraceMs?: number
   readonly rotationJitter?: number
   readonly instanceId?: string
   /** CA backends may read `file` data sources (the operator flag); default off, as in production. */
@@ -84,6 +86,7 @@ export function createHarness(options: HarnessOptions = {}) {
     instanceId: options.instanceId ?? 'test-instance',
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 0,
     reissueWindowMs: options.reissueWindowMs ?? 200,
+    ...(options.offlineGraceMs === undefined ? {} : { offlineGraceMs: options.offlineGraceMs }),
   }
   const dataplaneSessions = dataplaneSessionsFor(deps)
   const app = createApp({ ...deps, dataplaneSessions })
