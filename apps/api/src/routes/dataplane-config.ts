@@ -6,7 +6,6 @@
  * Documented in docs/api.md ("Data plane configuration").
  */
 import { Hono } from 'hono'
-import { streamSSE } from 'hono/streaming'
 import type { AppEnv } from '../context.ts'
 import {
   checkTokenAllows,
@@ -14,7 +13,7 @@ import {
   notRegistered,
   verifyDataplaneToken,
 } from '../dataplanes/dataplane-auth.ts'
-import type { EventSink } from '../dataplanes/dataplane-sessions.ts'
+import { eventStreamResponse } from '../http/event-stream.ts'
 import { TITLES } from '../http/titles.ts'
 import type { DataplaneRouteDeps } from './dataplane-identity.ts'
 
@@ -49,30 +48,11 @@ export function dataplaneConfigRoutes(deps: DataplaneRouteDeps): Hono<AppEnv> {
     await authorize(deps, c.req.header('authorization'), mesh, name)
     // Subscribed before the response starts: a data plane that cannot be served gets a status.
     const subscription = await configs.subscribe(mesh, name)
-    const response = streamSSE(c, async (stream) => {
-      let finish: () => void = () => {}
-      const finished = new Promise<void>((resolve) => {
-        finish = resolve
-      })
-      const sink: EventSink = {
-        send: (event, data, id) => stream.writeSSE({ event, data, id }),
-        comment: async (text) => {
-          await stream.write(`: ${text}\n\n`)
-        },
-        close: () => finish(),
-      }
-      const disconnected = () => {
-        subscription.stop()
-        finish()
-      }
-      stream.onAbort(disconnected)
-      c.req.raw.signal.addEventListener('abort', disconnected, { once: true })
-      subscription.attach(sink)
-      await Promise.race([finished, subscription.ended])
+    return eventStreamResponse(c, {
+      attach: (sink) => subscription.attach(sink),
+      ended: subscription.ended,
+      disconnected: () => subscription.stop(),
     })
-    response.headers.set('connection', 'close')
-    response.headers.set('x-accel-buffering', 'no')
-    return response
   })
 
   return app

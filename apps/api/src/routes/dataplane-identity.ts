@@ -13,7 +13,6 @@ import {
   validationError,
 } from '@meshca/core-mtls'
 import { type Context, Hono } from 'hono'
-import { streamSSE } from 'hono/streaming'
 import type { AppEnv } from '../context.ts'
 import {
   checkTokenAllows,
@@ -22,8 +21,9 @@ import {
   type TokenClaims,
   verifyDataplaneToken,
 } from '../dataplanes/dataplane-auth.ts'
-import type { DataplaneSessions, EventSink } from '../dataplanes/dataplane-sessions.ts'
+import type { DataplaneSessions } from '../dataplanes/dataplane-sessions.ts'
 import { identityJson } from '../dataplanes/identity-json.ts'
+import { eventStreamResponse } from '../http/event-stream.ts'
 import { readOptionalBody } from '../http/read-body.ts'
 import { resourceFromBody, withVersionOf } from '../http/resources.ts'
 import { retryLostRaces } from '../http/retry.ts'
@@ -189,32 +189,11 @@ export function dataplaneIdentityRoutes(deps: DataplaneRouteDeps): Hono<AppEnv> 
       claims,
       ...(csr === undefined ? {} : { csr }),
     })
-    const response = streamSSE(c, async (stream) => {
-      let finish: () => void = () => {}
-      const finished = new Promise<void>((resolve) => {
-        finish = resolve
-      })
-      const sink: EventSink = {
-        send: (event, data, id) => stream.writeSSE({ event, data, id }),
-        comment: async (text) => {
-          await stream.write(`: ${text}\n\n`)
-        },
-        close: () => finish(),
-      }
-      const disconnected = () => {
-        void session.end()
-        finish()
-      }
-      stream.onAbort(disconnected)
-      c.req.raw.signal.addEventListener('abort', disconnected, { once: true })
-      session.attach(sink)
-      await Promise.race([finished, session.ended])
+    return eventStreamResponse(c, {
+      attach: (sink) => session.attach(sink),
+      ended: session.ended,
+      disconnected: () => void session.end(),
     })
-    // The socket of a stream serves nothing else: when the stream ends (shutdown included), so does
-    // the connection, instead of idling in keep-alive and holding the server's close.
-    response.headers.set('connection', 'close')
-    response.headers.set('x-accel-buffering', 'no')
-    return response
   })
 
   return app
