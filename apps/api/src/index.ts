@@ -33,7 +33,6 @@ export {
 } from './dataplanes/dataplane-sessions.ts'
 export { identityJson } from './dataplanes/identity-json.ts'
 export { loadEncryptionKey } from './encryption-key.ts'
-export { createConsoleLogger } from './logger.ts'
 export {
   isLoopback,
   type RemoteAddress,

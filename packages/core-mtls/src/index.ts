@@ -395,5 +395,6 @@ export {
   type UserTokens,
   type UserTokensOptions,
 } from './tokens/user-token.ts'
+export { createConsoleLogger } from './util/console-logger.ts'
 export { jsonEqual } from './util/json-equal.ts'
 export { indexPath, joinPath, ViolationList } from './validation.ts'

@@ -1,7 +1,6 @@
 /** Reading the configuration and starting the control plane, for both runtime entries. */
-import { isMeshcaError, type Logger } from '@meshca/core-mtls'
+import { createConsoleLogger, isMeshcaError, type Logger } from '@meshca/core-mtls'
 import { type ApiConfig, CONFIG_HELP, loadConfig, wantsHelp } from '../config.ts'
-import { createConsoleLogger } from '../logger.ts'
 
 /** The configuration, or the process exits: 0 after `--help`, 2 on a configuration error. */
 export function configOrExit(): { readonly config: ApiConfig; readonly logger: Logger } {
@@ -12,7 +11,10 @@ export function configOrExit(): { readonly config: ApiConfig; readonly logger: L
   }
   try {
     const config = loadConfig(process.env, argv, process.cwd())
-    return { config, logger: createConsoleLogger(config.logLevel) }
+    return {
+      config,
+      logger: createConsoleLogger(config.logLevel, (line) => process.stdout.write(line)),
+    }
   } catch (error) {
     process.stderr.write(`meshca: ${isMeshcaError(error) ? error.message : String(error)}\n`)
     process.exit(2)

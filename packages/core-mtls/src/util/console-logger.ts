@@ -1,5 +1,5 @@
-/** A line-per-event logger for the control plane process: `time LEVEL message key=value …`. */
-import type { Logger, LogLevel } from '@meshca/core-mtls'
+/** A line-per-event logger for a process (control plane, data plane): `time LEVEL message key=value …`. */
+import type { Logger, LogLevel } from '../ports/runtime.ts'
 
 const RANK: Readonly<Record<LogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3 }
 
@@ -11,7 +11,8 @@ function formatValue(value: unknown): string {
 
 export function createConsoleLogger(
   level: LogLevel,
-  write: (line: string) => void = (line) => process.stdout.write(line)
+  /** Where lines go, e.g. `(line) => process.stdout.write(line)`. */
+  write: (line: string) => void
 ): Logger {
   const threshold = RANK[level]
   return {
