@@ -6,15 +6,15 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { base64, briefSampleCa, selfSignedCa as opensslCa } from '@meshca/test-support/openssl'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { examplePath, readExample } from '../support/examples.ts'
 import {
   type ControlPlane,
   meshca,
   removeDir,
   startControlPlane,
   tempDir,
-} from '../support/processes.ts'
+} from '@meshca/test-support/processes'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { examplePath, readExample } from '../support/examples.ts'
 
 const CA_OK = [
   'basicConstraints=critical,CA:TRUE',

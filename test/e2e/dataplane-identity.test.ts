@@ -17,15 +17,15 @@ import {
   until,
 } from '@meshca/test-support/dataplanes'
 import { certificatesIn } from '@meshca/test-support/openssl'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readExample } from '../support/examples.ts'
 import {
   type ControlPlane,
   meshca,
   removeDir,
   startControlPlane,
   tempDir,
-} from '../support/processes.ts'
+} from '@meshca/test-support/processes'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readExample } from '../support/examples.ts'
 
 const WEB_SPIFFE = 'spiffe://default/web'
 const BACKEND_SPIFFE = 'spiffe://default/backend'

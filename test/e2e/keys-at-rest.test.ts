@@ -15,13 +15,18 @@ import {
   selfSignedCa as opensslCa,
   type OpensslCa as Pem,
 } from '@meshca/test-support/openssl'
+import {
+  type ControlPlane,
+  removeDir,
+  startControlPlane,
+  tempDir,
+} from '@meshca/test-support/processes'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   connectTestPostgres,
   type TestPostgres,
 } from '../../packages/store-postgres/test/support/test-postgres.ts'
-import { type ControlPlane, removeDir, startControlPlane, tempDir } from '../support/processes.ts'
 
 const CA_EXTENSIONS = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']
 

@@ -2,15 +2,15 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { examplePath } from '../support/examples.ts'
 import {
   type ControlPlane,
   REPO,
   removeDir,
   startControlPlane,
   tempDir,
-} from '../support/processes.ts'
+} from '@meshca/test-support/processes'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { examplePath } from '../support/examples.ts'
 
 function walkthroughScript(): string {
   const readme = readFileSync(join(REPO, 'README.md'), 'utf8')

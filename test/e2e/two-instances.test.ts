@@ -13,13 +13,6 @@ import {
   serialOf,
   until,
 } from '@meshca/test-support/dataplanes'
-import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  connectTestPostgres,
-  type TestPostgres,
-} from '../../packages/store-postgres/test/support/test-postgres.ts'
-import { readExample } from '../support/examples.ts'
 import {
   type ControlPlane,
   meshca,
@@ -27,7 +20,14 @@ import {
   startControlPlane,
   startDaemon,
   tempDir,
-} from '../support/processes.ts'
+} from '@meshca/test-support/processes'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  connectTestPostgres,
+  type TestPostgres,
+} from '../../packages/store-postgres/test/support/test-postgres.ts'
+import { readExample } from '../support/examples.ts'
 
 interface Subscription {
   readonly controlPlaneInstanceId?: string

@@ -6,14 +6,14 @@
  */
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
 import {
   type ControlPlane,
   meshca,
   removeDir,
   startControlPlane,
   tempDir,
-} from '../support/processes.ts'
+} from '@meshca/test-support/processes'
+import { afterAll, describe, expect, it } from 'vitest'
 
 async function status(cp: ControlPlane, token: string, path = '/meshes'): Promise<number> {
   const response = await fetch(`${cp.url}${path}`, {

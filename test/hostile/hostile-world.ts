@@ -5,7 +5,12 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type ControlPlane, removeDir, startControlPlane, tempDir } from '../support/processes.ts'
+import {
+  type ControlPlane,
+  removeDir,
+  startControlPlane,
+  tempDir,
+} from '@meshca/test-support/processes'
 
 /** mTLS on: builtin CA, ECDSA root and leaves (cheap to make, so the corpus stays fast). */
 export const MESH = 'hm'

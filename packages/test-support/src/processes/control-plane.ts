@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const REPO = fileURLToPath(new URL('../..', import.meta.url))
+/** The repository root, from src/processes or dist/processes of this package. */
+export const REPO = fileURLToPath(new URL('../../../..', import.meta.url))
 const API_ENTRY = join(REPO, 'apps/api/dist/entry/node.js')
 const DAEMON_ENTRY = join(REPO, 'apps/api/dist/entry/daemon.js')
 const CLI_BIN = join(REPO, 'apps/cli/bin/meshca.mjs')
