@@ -229,14 +229,19 @@ export function sClient(
   port: number,
   args: readonly string[],
   files: Record<string, string>,
-  input = 'hello\n'
+  input = 'hello\n',
+  waitForClose = true
 ): Promise<OpensslClient> {
   const dir = mkdtempSync(join(tmpdir(), 'meshca-s-client-'))
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
   return new Promise((resolve) => {
     const child = spawn(
       'openssl',
-      ['s_client', '-connect', `127.0.0.1:${port}`, '-ign_eof', '-showcerts', ...args],
+      [
+        ...['s_client', '-connect', `127.0.0.1:${port}`, '-showcerts'],
+        ...(waitForClose ? ['-ign_eof'] : []),
+        ...args,
+      ],
       { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] }
     )
     let output = ''
