@@ -4,7 +4,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { type LogLevel, MeshcaError, parseGoDuration } from '@meshca/core-mtls'
+import { LOG_LEVELS, type LogLevel, MeshcaError, parseGoDuration } from '@meshca/core-mtls'
 
 export const STORE_KINDS = ['pglite', 'postgres', 'memory'] as const
 export type StoreKind = (typeof STORE_KINDS)[number]
@@ -12,7 +12,6 @@ export type StoreKind = (typeof STORE_KINDS)[number]
 export const SIGNER_KINDS = ['workers', 'inline'] as const
 export type SignerKind = (typeof SIGNER_KINDS)[number]
 
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
 
 /** Where the key that encrypts Secrets at rest comes from (decision 13 of docs/decisions.md). */
 export type SecretKeySource =

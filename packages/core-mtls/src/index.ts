@@ -237,6 +237,8 @@ export {
 // Ports and in-memory adapters
 export {
   type Clock,
+  isLogLevel,
+  LOG_LEVELS,
   type Logger,
   type LogLevel,
   type Random,
