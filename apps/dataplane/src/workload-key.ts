@@ -1,0 +1,35 @@
+/**
+ * The agent's own key: generated at start, never sent anywhere. The control plane certifies it
+ * from a CSR (its SANs and subject are ignored: the identity comes from the token and the
+ * Dataplane). A restart makes a new key, and the control plane a new certificate for it.
+ */
+import { Pkcs10CertificateRequestGenerator } from '@peculiar/x509'
+
+export interface WorkloadKey {
+  /** PKCS#8 PEM, for node:tls. */
+  readonly privateKeyPem: string
+  /** The PKCS#10 request, PEM. */
+  readonly csrPem: string
+}
+
+const P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
+
+function pem(label: string, der: ArrayBuffer): string {
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? []
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`
+}
+
+/** An ECDSA P-256 key: the cheapest handshakes for a proxy that makes and takes many. */
+export async function generateWorkloadKey(name: string): Promise<WorkloadKey> {
+  const keys = await globalThis.crypto.subtle.generateKey(P256, true, ['sign', 'verify'])
+  const csr = await Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${name.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+    keys,
+    signingAlgorithm: P256,
+  })
+  const pkcs8 = await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey)
+  return { privateKeyPem: pem('PRIVATE KEY', pkcs8), csrPem: csr.toString('pem') }
+}
