@@ -1,10 +1,10 @@
 /** The root README's walk through the product brief, run as written against a real control plane. */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   type ControlPlane,
   REPO,
+  readmeShellBlock,
   removeDir,
   startControlPlane,
   tempDir,
@@ -13,11 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { examplePath } from '../support/examples.ts'
 
 function walkthroughScript(): string {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('## Walking through the product brief'))
-  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1]
-  if (!block) throw new Error('the README has no walkthrough block')
-  return block
+  return readmeShellBlock('## Walking through the product brief')
     .replaceAll('npx meshca', `node ${join(REPO, 'apps/cli/bin/meshca.mjs')}`)
     .replaceAll('docs/examples/sample-ca-openssl.sh', examplePath('sample-ca-openssl.sh'))
 }

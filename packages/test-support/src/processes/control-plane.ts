@@ -3,7 +3,7 @@
  * process on a free port, and the `meshca` bin as another child process for every command.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -169,4 +169,14 @@ export function meshca(
     )
     child.stdin?.end(options.stdin ?? '')
   })
+}
+
+/** The first `sh` block after `heading` in the root README: what a walkthrough test runs. */
+export function readmeShellBlock(heading: string): string {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8')
+  const at = readme.indexOf(heading)
+  const block = at < 0 ? undefined : /```sh\n([\s\S]*?)```/.exec(readme.slice(at))?.[1]
+  if (block === undefined)
+    throw new Error(`the README has no sh block after ${JSON.stringify(heading)}`)
+  return block
 }
