@@ -1,0 +1,319 @@
+/**
+ * An inbound listener: accepts connections for one inbound of the data plane and forwards them to
+ * the application, as Kuma's inbound listener does.
+ *
+ * - mTLS off: plain TCP, no RBAC (TrafficPermissions have no effect).
+ * - STRICT: TLS only; a client certificate that chains to the trust bundle and names a service of
+ *   this mesh; then RBAC. ALPN `kuma` is negotiated when offered; a client offering other protocols
+ *   only is accepted without ALPN (as Envoy's STRICT chain, which has no ALPN match, does).
+ * - PERMISSIVE: plaintext goes to the application without RBAC; TLS offering ALPN `kuma` is
+ *   terminated as in STRICT; other TLS (app-level TLS) goes to the application untouched.
+ *
+ * TLS is terminated by a `tls.Server` that never listens: the accepted socket, its sniffed bytes
+ * pushed back, is handed to it with `emit('connection')`, which works the same on Node and Bun and
+ * gives `authorized` as a listening TLS server would.
+ *
+ * `update` applies to connections accepted afterwards; open connections are not re-evaluated (a
+ * revoked permission takes effect on the next connection, as with Envoy's network RBAC filter).
+ */
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
+import * as tls from 'node:tls'
+import { type InboundConfig, type Logger, policyAllows, silentLogger } from '@meshca/core-mtls'
+import { type ClientHelloSniff, MAX_CLIENT_HELLO_BYTES, sniffClientHello } from './client-hello.ts'
+import { DenialLog } from './denial-log.ts'
+import { PeerUriCache } from './peer-uris.ts'
+import { ignoreErrors, relay, SocketSet } from './pipe.ts'
+import type { HandshakeFailureReason, ListenerMetrics, ProxyMetrics } from './proxy-metrics.ts'
+import {
+  connectFailureReason,
+  DEFAULT_TIMEOUTS,
+  type ProxyTimeouts,
+  timeoutError,
+} from './timeouts.ts'
+import type { ActiveIdentity, TlsIdentity } from './tls-identity.ts'
+
+export const KUMA_ALPN = 'kuma'
+
+export interface ListenerOptions {
+  readonly identity: TlsIdentity
+  readonly metrics: ProxyMetrics
+  /** Refusals are logged through it, rate-limited; default: a `DenialLog` on `logger`. */
+  readonly denials?: DenialLog
+  readonly logger?: Logger
+  /** Shared by the listeners of an agent so a peer's certificate is parsed once. */
+  readonly peers?: PeerUriCache
+  readonly timeouts?: Partial<ProxyTimeouts>
+}
+
+export interface InboundListenerOptions extends ListenerOptions {
+  readonly config: InboundConfig
+}
+
+export interface DrainOptions {
+  /** How long open connections may go on; then they are destroyed. Default 0. */
+  readonly drainMs?: number
+}
+
+/** A connection in its TLS handshake: what the terminating server's events need. */
+interface Handshake {
+  readonly raw: Socket
+  readonly config: InboundConfig
+  readonly identity: ActiveIdentity
+}
+
+interface Terminators {
+  readonly identity: ActiveIdentity
+  withAlpn?: tls.Server
+  withoutAlpn?: tls.Server
+}
+
+function remoteKey(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`
+}
+
+export class InboundListener {
+  readonly name: string
+  readonly #server: Server
+  readonly #identity: TlsIdentity
+  readonly #metrics: ListenerMetrics
+  readonly #denials: DenialLog
+  readonly #peers: PeerUriCache
+  readonly #timeouts: ProxyTimeouts
+  readonly #sockets = new SocketSet()
+  readonly #handshakes = new Map<string, Handshake>()
+  #config: InboundConfig
+  #terminators: Terminators | undefined
+
+  private constructor(server: Server, options: InboundListenerOptions, port: number) {
+    this.#server = server
+    this.#config = options.config
+    this.#identity = options.identity
+    this.name = `inbound:${options.config.address}:${port}`
+    this.#metrics = options.metrics.listener('inbound', this.name)
+    this.#denials = options.denials ?? new DenialLog(options.logger ?? silentLogger)
+    this.#peers = options.peers ?? new PeerUriCache()
+    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
+    server.on('connection', (socket: Socket) => this.#accept(socket))
+  }
+
+  /** Listens on `config.address:config.port` (port 0: any free port, see `port`). */
+  static async listen(options: InboundListenerOptions): Promise<InboundListener> {
+    const server = createServer({ allowHalfOpen: true })
+    const port = await listenOn(server, options.config.address, options.config.port)
+    return new InboundListener(server, options, port)
+  }
+
+  get port(): number {
+    return (this.#server.address() as { port: number }).port
+  }
+
+  /** The configuration of new connections; the listening address cannot change. */
+  update(config: InboundConfig): void {
+    const current = this.#config
+    if (config.address !== current.address || config.port !== current.port) {
+      throw new Error(`${this.name}: a new address needs a new listener`)
+    }
+    this.#config = config
+  }
+
+  /** Stops accepting now, lets open connections run up to `drainMs`, then destroys the rest. */
+  async close({ drainMs = 0 }: DrainOptions = {}): Promise<void> {
+    this.#server.close()
+    await this.#sockets.drain(drainMs)
+  }
+
+  #accept(socket: Socket): void {
+    socket.on('error', ignoreErrors)
+    socket.setNoDelay(true)
+    this.#sockets.add(socket)
+    this.#metrics.opened()
+    socket.once('close', () => this.#metrics.closed())
+    const identity = this.#identity.current()
+    if (identity === undefined) this.#forward(socket, socket, this.#config)
+    else this.#sniff(socket, identity, this.#config)
+  }
+
+  /** Reads up to one TLS record, pushes it back, and routes the connection on what it holds. */
+  #sniff(socket: Socket, identity: ActiveIdentity, config: InboundConfig): void {
+    let buffered: Buffer | undefined
+    const timer = setTimeout(
+      () => this.#refuse(socket, 'timeout', undefined),
+      this.#timeouts.firstBytesMs
+    )
+    const onReadable = () => {
+      for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read()) {
+        buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk])
+      }
+      if (buffered === undefined) return
+      let sniff = sniffClientHello(buffered)
+      if (sniff.kind === 'incomplete') {
+        if (buffered.length < MAX_CLIENT_HELLO_BYTES) return
+        sniff = { kind: 'invalid', reason: 'oversized' }
+      }
+      stop()
+      socket.unshift(buffered)
+      this.#route(socket, sniff, identity, config)
+    }
+    const stop = () => {
+      clearTimeout(timer)
+      socket.removeListener('readable', onReadable)
+    }
+    socket.on('readable', onReadable)
+    socket.once('close', stop)
+  }
+
+  #route(socket: Socket, sniff: ClientHelloSniff, identity: ActiveIdentity, config: InboundConfig) {
+    const strict = identity.mode === 'STRICT'
+    if (sniff.kind === 'plaintext') {
+      if (strict) this.#refuse(socket, 'not_tls', undefined)
+      else this.#forward(socket, socket, config)
+    } else if (sniff.kind !== 'tls') {
+      this.#refuse(socket, 'invalid_client_hello', undefined)
+    } else if (sniff.alpn.includes(KUMA_ALPN)) {
+      this.#terminate(socket, identity, config, true)
+    } else if (strict) {
+      this.#terminate(socket, identity, config, false)
+    } else {
+      this.#forward(socket, socket, config)
+    }
+  }
+
+  #terminate(raw: Socket, identity: ActiveIdentity, config: InboundConfig, alpn: boolean): void {
+    const key = remoteKey(raw)
+    this.#handshakes.set(key, { raw, config, identity })
+    raw.once('close', () => this.#handshakes.delete(key))
+    this.#terminator(identity, alpn).emit('connection', raw)
+  }
+
+  /** The non-listening TLS server of `identity`, made on its first use and kept until it changes. */
+  #terminator(identity: ActiveIdentity, alpn: boolean): tls.Server {
+    let terminators = this.#terminators
+    if (terminators?.identity !== identity) {
+      terminators = { identity }
+      this.#terminators = terminators
+    }
+    const existing = alpn ? terminators.withAlpn : terminators.withoutAlpn
+    if (existing !== undefined) return existing
+    const server = tls.createServer({
+      ...identity.serverOptions,
+      requestCert: true,
+      // Checked in `#secured`, which tells why; with `true`, Node drops an untrusted client
+      // without any event, so it could not be counted.
+      rejectUnauthorized: false,
+      handshakeTimeout: this.#timeouts.handshakeMs,
+      allowHalfOpen: true,
+      ...(alpn ? { ALPNProtocols: [KUMA_ALPN] } : {}),
+    })
+    server.on('secureConnection', (socket: tls.TLSSocket) => this.#secured(socket))
+    server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+      this.#handshakeFailed(error, socket)
+    })
+    if (alpn) terminators.withAlpn = server
+    else terminators.withoutAlpn = server
+    return server
+  }
+
+  #handshakeFailed(error: Error, socket: tls.TLSSocket): void {
+    const handshake = this.#handshakes.get(remoteKey(socket))
+    const code = (error as NodeJS.ErrnoException).code
+    const reason: HandshakeFailureReason =
+      code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
+        ? 'timeout'
+        : code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE'
+          ? 'no_client_certificate'
+          : 'handshake_error'
+    socket.destroy()
+    // Bun reports a handshake timeout without closing the connection.
+    this.#refuse(handshake?.raw ?? socket, reason, undefined, { error: code ?? error.message })
+  }
+
+  #secured(socket: tls.TLSSocket): void {
+    socket.on('error', ignoreErrors)
+    const handshake = this.#handshakes.get(remoteKey(socket))
+    if (handshake === undefined) {
+      socket.destroy()
+      return
+    }
+    this.#sockets.add(socket)
+    const certificate = socket.getPeerX509Certificate()
+    if (certificate === undefined) {
+      this.#refuse(socket, 'no_client_certificate', undefined)
+      return
+    }
+    if (!socket.authorized) {
+      const error = String(socket.authorizationError ?? 'unknown')
+      this.#refuse(socket, 'untrusted_certificate', undefined, { error })
+      return
+    }
+    const peer = this.#peers.lookup(certificate)
+    const { meshPrefix } = handshake.identity
+    if (!peer.uris.some((uri) => uri.startsWith(meshPrefix))) {
+      this.#refuse(socket, 'other_mesh', peer.uris[0])
+      return
+    }
+    const { policy } = handshake.config
+    const permission = policy?.permission ?? 'none'
+    const allowed = policyAllows(policy, peer.uriSet)
+    this.#metrics.rbac(permission, allowed)
+    if (!allowed) {
+      this.#denials.record(this.name, 'rbac_denied', peer.uris.join(' '), { permission })
+      socket.destroy()
+      return
+    }
+    this.#forward(socket, handshake.raw, handshake.config)
+  }
+
+  /** Connects to the application and relays; `raw` is the accepted TCP socket under `downstream`. */
+  #forward(downstream: Socket, raw: Socket, config: InboundConfig): void {
+    const upstream = netConnect({
+      host: config.serviceAddress,
+      port: config.servicePort,
+      allowHalfOpen: true,
+      noDelay: true,
+    })
+    this.#sockets.add(upstream)
+    upstream.on('error', ignoreErrors)
+    const fail = (error: Error) => {
+      const reason = connectFailureReason(error)
+      this.#metrics.upstreamFailure(reason)
+      const app = `${config.serviceAddress}:${config.servicePort}`
+      this.#denials.record(this.name, `application_${reason}`, app, { error: error.message })
+      upstream.destroy()
+      downstream.destroy()
+      raw.destroy()
+    }
+    upstream.setTimeout(this.#timeouts.connectMs, () => fail(timeoutError()))
+    upstream.once('error', fail)
+    upstream.once('connect', () => {
+      upstream.setTimeout(0)
+      upstream.removeListener('error', fail)
+      // The application's socket is the plaintext leg: what it is sent came from the client.
+      relay(downstream, upstream, () => {
+        this.#metrics.relayed(upstream.bytesWritten, upstream.bytesRead)
+      })
+    })
+  }
+
+  #refuse(
+    socket: Socket,
+    reason: HandshakeFailureReason,
+    peer: string | undefined,
+    fields: Record<string, unknown> = {}
+  ): void {
+    this.#metrics.handshakeFailure(reason)
+    this.#denials.record(this.name, reason, peer ?? String(socket.remoteAddress), fields)
+    socket.destroy()
+  }
+}
+
+/** `server.listen`, as a promise of the port it got. */
+export function listenOn(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host, port }, () => {
+      server.removeListener('error', reject)
+      server.on('error', ignoreErrors)
+      resolve((server.address() as { port: number }).port)
+    })
+  })
+}

@@ -1,0 +1,233 @@
+/**
+ * An outbound listener: the application connects to it, and it connects to an endpoint of the
+ * service, round robin, skipping endpoints that failed a connect recently. A connect that fails
+ * before any byte went upstream (refused, timeout, reset or TLS failure in the handshake) is retried
+ * on another endpoint, up to min(3, endpoints) attempts; the client's bytes wait in its socket.
+ *
+ * mTLS is originated when the agent has an identity and the mode is STRICT, or PERMISSIVE with the
+ * service TLS-ready (Kuma's rule): our certificate, the trust bundle, ALPN `kuma`, the SNI of the
+ * configuration, and the upstream's certificate must carry exactly `config.identity` as a URI SAN.
+ */
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
+import * as tls from 'node:tls'
+import { type Endpoint, type OutboundConfig, silentLogger } from '@meshca/core-mtls'
+import { DenialLog } from './denial-log.ts'
+import { type DrainOptions, KUMA_ALPN, type ListenerOptions, listenOn } from './inbound-listener.ts'
+import { PeerUriCache } from './peer-uris.ts'
+import { ignoreErrors, relay, SocketSet } from './pipe.ts'
+import type { ListenerMetrics } from './proxy-metrics.ts'
+import {
+  connectFailureReason,
+  DEFAULT_TIMEOUTS,
+  type ProxyTimeouts,
+  timeoutError,
+} from './timeouts.ts'
+import type { TlsIdentity } from './tls-identity.ts'
+
+export interface OutboundListenerOptions extends ListenerOptions {
+  readonly config: OutboundConfig
+}
+
+const MAX_ATTEMPTS = 3
+
+/** The error `checkServerIdentity` fails a handshake with when the upstream is another service. */
+class WrongIdentityError extends Error {
+  readonly code = 'ERR_MESHCA_WRONG_IDENTITY'
+}
+
+/** Certificate verification codes of node:tls (OpenSSL's X509_V_ERR names). */
+const UNTRUSTED = /CERT|ISSUER|SIGNATURE|SELF_SIGNED|CHAIN/
+
+function endpointKey(endpoint: Endpoint): string {
+  return `${endpoint.address}:${endpoint.port}`
+}
+
+export class OutboundListener {
+  readonly name: string
+  readonly #server: Server
+  readonly #identity: TlsIdentity
+  readonly #metrics: ListenerMetrics
+  readonly #denials: DenialLog
+  readonly #peers: PeerUriCache
+  readonly #timeouts: ProxyTimeouts
+  readonly #sockets = new SocketSet()
+  /** Endpoint key → until when it is skipped. */
+  readonly #cooling = new Map<string, number>()
+  #config: OutboundConfig
+  #next = 0
+
+  private constructor(server: Server, options: OutboundListenerOptions, port: number) {
+    this.#server = server
+    this.#config = options.config
+    this.#identity = options.identity
+    this.name = `outbound:${options.config.address}:${port}`
+    this.#metrics = options.metrics.listener('outbound', this.name)
+    this.#denials = options.denials ?? new DenialLog(options.logger ?? silentLogger)
+    this.#peers = options.peers ?? new PeerUriCache()
+    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
+    server.on('connection', (socket: Socket) => this.#accept(socket))
+  }
+
+  static async listen(options: OutboundListenerOptions): Promise<OutboundListener> {
+    const server = createServer({ allowHalfOpen: true })
+    const port = await listenOn(server, options.config.address, options.config.port)
+    return new OutboundListener(server, options, port)
+  }
+
+  get port(): number {
+    return (this.#server.address() as { port: number }).port
+  }
+
+  /** Endpoints, identity, SNI and readiness of new connections; the address cannot change. */
+  update(config: OutboundConfig): void {
+    const current = this.#config
+    if (config.address !== current.address || config.port !== current.port) {
+      throw new Error(`${this.name}: a new address needs a new listener`)
+    }
+    this.#config = config
+    const keys = new Set(config.endpoints.map(endpointKey))
+    for (const key of this.#cooling.keys()) if (!keys.has(key)) this.#cooling.delete(key)
+  }
+
+  async close({ drainMs = 0 }: DrainOptions = {}): Promise<void> {
+    this.#server.close()
+    await this.#sockets.drain(drainMs)
+  }
+
+  #accept(socket: Socket): void {
+    socket.on('error', ignoreErrors)
+    socket.setNoDelay(true)
+    this.#sockets.add(socket)
+    this.#metrics.opened()
+    socket.once('close', () => this.#metrics.closed())
+    const config = this.#config
+    if (config.endpoints.length === 0) {
+      this.#metrics.upstreamFailure('no_endpoints')
+      this.#denials.record(this.name, 'no_endpoints', config.service)
+      socket.destroy()
+      return
+    }
+    const attempts = Math.min(MAX_ATTEMPTS, config.endpoints.length)
+    this.#attempt(socket, config, new Set(), attempts)
+  }
+
+  /** The next endpoint round robin, not tried yet, cooling ones only when nothing else is left. */
+  #pick(endpoints: readonly Endpoint[], tried: ReadonlySet<string>): Endpoint | undefined {
+    const now = Date.now()
+    let fallback: number | undefined
+    for (let i = 0; i < endpoints.length; i++) {
+      const index = (this.#next + i) % endpoints.length
+      const endpoint = endpoints[index] as Endpoint
+      const key = endpointKey(endpoint)
+      if (tried.has(key)) continue
+      const until = this.#cooling.get(key)
+      if (until !== undefined && until > now) {
+        fallback ??= index
+        continue
+      }
+      this.#next = index + 1
+      return endpoint
+    }
+    if (fallback === undefined) return undefined
+    this.#next = fallback + 1
+    return endpoints[fallback]
+  }
+
+  #attempt(downstream: Socket, config: OutboundConfig, tried: Set<string>, left: number): void {
+    if (downstream.destroyed) return
+    const endpoint = this.#pick(config.endpoints, tried)
+    if (endpoint === undefined) {
+      downstream.destroy()
+      return
+    }
+    const key = endpointKey(endpoint)
+    tried.add(key)
+    const { upstream, ready } = this.#open(endpoint, config)
+    this.#sockets.add(upstream)
+    upstream.on('error', ignoreErrors)
+    const abandon = () => upstream.destroy()
+    downstream.once('close', abandon)
+    const fail = (error: Error) => {
+      upstream.removeListener(ready, succeed)
+      downstream.removeListener('close', abandon)
+      upstream.destroy()
+      this.#cooling.set(key, Date.now() + this.#timeouts.endpointCooldownMs)
+      this.#failed(error, endpoint, config)
+      if (left > 1) this.#attempt(downstream, config, tried, left - 1)
+      else downstream.destroy()
+    }
+    const succeed = () => {
+      upstream.setTimeout(0)
+      upstream.removeListener('error', fail)
+      downstream.removeListener('close', abandon)
+      this.#cooling.delete(key)
+      // The client's socket is the plaintext leg of an outbound.
+      relay(downstream, upstream, () => {
+        this.#metrics.relayed(downstream.bytesRead, downstream.bytesWritten)
+      })
+    }
+    const timeout =
+      ready === 'connect'
+        ? this.#timeouts.connectMs
+        : this.#timeouts.connectMs + this.#timeouts.handshakeMs
+    upstream.setTimeout(timeout, () => fail(timeoutError()))
+    upstream.once('error', fail)
+    upstream.once(ready, succeed)
+  }
+
+  /** A connection to `endpoint`, TLS or not, and the event saying it is ready for bytes. */
+  #open(endpoint: Endpoint, config: OutboundConfig): { upstream: Socket; ready: string } {
+    const identity = this.#identity.current()
+    const originate = identity !== undefined && (identity.mode === 'STRICT' || config.tlsReady)
+    if (identity === undefined || !originate) {
+      const upstream = netConnect({
+        host: endpoint.address,
+        port: endpoint.port,
+        allowHalfOpen: true,
+        noDelay: true,
+      })
+      return { upstream, ready: 'connect' }
+    }
+    const expected = config.identity
+    // node:tls passes `allowHalfOpen` to the socket though its types leave it out.
+    const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
+      host: endpoint.address,
+      port: endpoint.port,
+      allowHalfOpen: true,
+      secureContext: identity.clientContext,
+      ALPNProtocols: [KUMA_ALPN],
+      servername: config.sni,
+      // The upstream is named by its URI SAN (Envoy's exact SAN matcher), not by a host name.
+      checkServerIdentity: (_host, certificate) =>
+        this.#peers.lookup(certificate).uriSet.has(expected)
+          ? undefined
+          : new WrongIdentityError(`the upstream is not ${expected}`),
+    }
+    const upstream = tls.connect(options)
+    upstream.setNoDelay(true)
+    return { upstream, ready: 'secureConnect' }
+  }
+
+  #failed(error: Error, endpoint: Endpoint, config: OutboundConfig): void {
+    const code = (error as NodeJS.ErrnoException).code ?? ''
+    const where = { endpoint: endpointKey(endpoint), dataplane: endpoint.dataplane }
+    if (error instanceof WrongIdentityError || code === 'ERR_MESHCA_WRONG_IDENTITY') {
+      this.#metrics.upstreamFailure('tls')
+      this.#metrics.handshakeFailure('wrong_identity')
+      this.#denials.record(this.name, 'wrong_identity', config.identity, where)
+    } else if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || UNTRUSTED.test(code)) {
+      this.#metrics.upstreamFailure('tls')
+      this.#metrics.handshakeFailure(
+        UNTRUSTED.test(code) ? 'untrusted_certificate' : 'handshake_error'
+      )
+      this.#denials.record(this.name, 'upstream_tls', where.endpoint, { ...where, error: code })
+    } else {
+      const reason = connectFailureReason(error)
+      this.#metrics.upstreamFailure(reason)
+      this.#denials.record(this.name, `upstream_${reason}`, where.endpoint, {
+        ...where,
+        error: code,
+      })
+    }
+  }
+}
