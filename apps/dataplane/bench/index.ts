@@ -194,12 +194,9 @@ async function startMeshcaPair(
   for (const [role, spec] of specs) {
     const file = join(dir, `meshca-dp-${role}.json`)
     writeFileSync(file, JSON.stringify(spec))
+    // One profile per thread (tsx's loader hooks run on one of their own), named by pid and thread.
     const profile = values['cpu-prof']
-      ? [
-          '--cpu-prof',
-          `--cpu-prof-dir=${resolve(values['cpu-prof'])}`,
-          `--cpu-prof-name=meshca-dp-${role}.${Date.now()}.cpuprofile`,
-        ]
+      ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'], `meshca-dp-${role}`)}`]
       : []
     const child = start(
       `meshca-dp ${role}`,
