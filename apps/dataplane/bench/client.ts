@@ -40,7 +40,7 @@ export interface JobResult {
   /** connections: completed in the window; latency: requests answered in the window. */
   readonly count: number
   readonly errors: number
-  readonly firstError?: string
+  readonly firstError?: string | undefined
   /** Seconds the window lasted. */
   readonly elapsed: number
   /** latency: milliseconds from each request's scheduled time, sorted ascending (window only). */
@@ -51,7 +51,7 @@ export interface JobResult {
    */
   readonly serviceLatencies?: number[]
   /** latency: requests scheduled in the window but not answered by the end. */
-  readonly unanswered?: number
+  readonly unanswered?: number | undefined
   /** The client's CPU over the job, as a share of one core. */
   readonly cpu: number
 }

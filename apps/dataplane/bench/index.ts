@@ -256,12 +256,12 @@ interface Sample {
   readonly clientCpu: number
   readonly wall: number
   readonly errors: number
-  readonly firstError?: string
+  readonly firstError?: string | undefined
   readonly p50?: number
   readonly p99?: number
   /** p99 from the moment each request was written (the client's timer lateness left out). */
   readonly serviceP99?: number
-  readonly unanswered?: number
+  readonly unanswered?: number | undefined
   readonly requests?: number
 }
 
