@@ -8,10 +8,10 @@
  *
  * Usage: npm run bench:dataplane -- [--quick] [--repeats 3] [--seconds 5] [--latency-seconds 10]
  *   [--concurrency 16] [--bulk-connections 4] [--rate 1000] [--latency-connections 4]
- *   [--setups direct,meshca-dp,haproxy[,haproxy-mt,haproxy-reuse]] [--cpu-prof DIR]
- * `haproxy-mt`: HAProxy with its default thread count; `haproxy-reuse`: with TLS session
- * resumption between its outbound and inbound (HAProxy's default). MESHCA_BENCH_DEBUG=1 prints the
- * children's output.
+ *   [--setups direct,meshca-dp,haproxy[,haproxy-mt,haproxy-noreuse]] [--cpu-prof DIR]
+ * Both proxies resume TLS sessions between their outbound and inbound (HAProxy's default, and
+ * meshca-dp's). `haproxy-mt`: HAProxy with its default thread count; `haproxy-noreuse`: with
+ * `no-ssl-reuse`, a full handshake per connection. MESHCA_BENCH_DEBUG=1 prints the children's output.
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -74,7 +74,7 @@ const latencyConnections = count('latency-connections', values['latency-connecti
 const WARMUP = quick ? 1 : 2
 /** Latency runs discard their first second. */
 const LATENCY_WARMUP = quick ? 0.5 : 1
-const SETUPS = ['direct', 'meshca-dp', 'haproxy', 'haproxy-mt', 'haproxy-reuse'] as const
+const SETUPS = ['direct', 'meshca-dp', 'haproxy', 'haproxy-mt', 'haproxy-noreuse'] as const
 type SetupName = (typeof SETUPS)[number]
 const wanted = values.setups.split(',') as SetupName[]
 for (const name of wanted) {
@@ -209,21 +209,21 @@ async function startMeshcaPair(
   }
   return {
     name: 'meshca-dp',
-    description: `meshca-dp pair (2 Node ${process.version} processes, node:tls)`,
+    description: `meshca-dp pair (2 Node ${process.version} processes, node:tls, TLS session resumption)`,
     port: outboundPort,
     processes,
   }
 }
 
 async function startHaproxy(
-  name: 'haproxy' | 'haproxy-mt' | 'haproxy-reuse',
+  name: 'haproxy' | 'haproxy-mt' | 'haproxy-noreuse',
   dir: string,
   certificates: BenchCertificates,
   appPort: number
 ): Promise<Setup> {
   const [outboundPort, inboundPort] = [await freePort(), await freePort()]
   const threads = name === 'haproxy-mt' ? undefined : 1
-  const sessionReuse = name === 'haproxy-reuse'
+  const sessionReuse = name !== 'haproxy-noreuse'
   const pair = startHaproxyPair({
     label: name,
     dir,
@@ -496,7 +496,7 @@ function report(setups: readonly Setup[], results: Map<string, Sample[]>): boole
     )
     allMet &&= c >= TARGETS.connections && t >= TARGETS.throughput
   }
-  for (const name of ['meshca-dp', 'haproxy', 'haproxy-mt', 'haproxy-reuse'] as const) {
+  for (const name of ['meshca-dp', 'haproxy', 'haproxy-mt', 'haproxy-noreuse'] as const) {
     if (!has(name) || !has('direct')) continue
     const added = paired('latency', name, 'direct', (x, y) => (x.p99 ?? 0) - (y.p99 ?? 0))
     if (name === 'meshca-dp') {
@@ -508,7 +508,7 @@ function report(setups: readonly Setup[], results: Map<string, Sample[]>): boole
       lines.push(`${name} added p99 (reference): ${added.toFixed(3)} ms`)
     }
   }
-  for (const name of ['haproxy-mt', 'haproxy-reuse'] as const) {
+  for (const name of ['haproxy-mt', 'haproxy-noreuse'] as const) {
     if (!has(name) || !has('meshca-dp')) continue
     const c = paired('connections', 'meshca-dp', name, (x, y) => x.value / y.value)
     const t = paired('throughput', 'meshca-dp', name, (x, y) => x.value / y.value)

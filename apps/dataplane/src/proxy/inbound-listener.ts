@@ -253,6 +253,7 @@ export class InboundListener {
     }
     const { policy } = handshake.config
     const permission = policy?.permission ?? 'none'
+    if (socket.isSessionReused()) this.#metrics.resumedSession()
     const allowed = policyAllows(policy, peer.uriSet)
     this.#metrics.rbac(permission, allowed)
     if (!allowed) {

@@ -22,13 +22,15 @@ import {
   type ProxyTimeouts,
   timeoutError,
 } from './timeouts.ts'
-import type { TlsIdentity } from './tls-identity.ts'
+import type { ActiveIdentity, TlsIdentity } from './tls-identity.ts'
 
 export interface OutboundListenerOptions extends ListenerOptions {
   readonly config: OutboundConfig
 }
 
 const MAX_ATTEMPTS = 3
+/** Sessions kept per identity, the oldest dropped first: one per endpoint in practice. */
+const MAX_SESSIONS = 4096
 
 /** The error `checkServerIdentity` fails a handshake with when the upstream is another service. */
 class WrongIdentityError extends Error {
@@ -53,6 +55,12 @@ export class OutboundListener {
   readonly #sockets = new SocketSet()
   /** Endpoint key → until when it is skipped. */
   readonly #cooling = new Map<string, number>()
+  /**
+   * TLS sessions to resume, per identity in use (a new identity or trust bundle starts afresh) and
+   * per endpoint and expected upstream: a resumed connection skips the certificate signatures and
+   * checks, which the first connection to that upstream made.
+   */
+  readonly #sessions = new WeakMap<ActiveIdentity, Map<string, Buffer>>()
   #config: OutboundConfig
   #next = 0
 
@@ -161,6 +169,9 @@ export class OutboundListener {
       upstream.removeListener('error', fail)
       downstream.removeListener('close', abandon)
       this.#cooling.delete(key)
+      if (upstream instanceof tls.TLSSocket && upstream.isSessionReused()) {
+        this.#metrics.resumedSession()
+      }
       // The client's socket is the plaintext leg of an outbound.
       relay(downstream, upstream, () => {
         this.#metrics.relayed(downstream.bytesRead, downstream.bytesWritten)
@@ -203,9 +214,28 @@ export class OutboundListener {
           ? undefined
           : new WrongIdentityError(`the upstream is not ${expected}`),
     }
-    const upstream = tls.connect(options)
+    const sessions = this.#sessionsOf(identity)
+    const sessionKey = `${endpointKey(endpoint)} ${expected} ${config.sni}`
+    const session = sessions.get(sessionKey)
+    const upstream = tls.connect(session === undefined ? options : { ...options, session })
     upstream.setNoDelay(true)
+    upstream.on('session', (ticket: Buffer) => {
+      sessions.delete(sessionKey)
+      if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value ?? '')
+      sessions.set(sessionKey, ticket)
+    })
+    // A session that led to a failure is not offered again.
+    upstream.once('error', () => sessions.delete(sessionKey))
     return { upstream, ready: 'secureConnect' }
+  }
+
+  #sessionsOf(identity: ActiveIdentity): Map<string, Buffer> {
+    let sessions = this.#sessions.get(identity)
+    if (sessions === undefined) {
+      sessions = new Map()
+      this.#sessions.set(identity, sessions)
+    }
+    return sessions
   }
 
   #failed(error: Error, endpoint: Endpoint, config: OutboundConfig): void {

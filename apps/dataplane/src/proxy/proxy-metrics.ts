@@ -54,6 +54,7 @@ export class ProxyMetrics {
   readonly rbacDenied: Counter<'listener' | 'permission'>
   readonly rbacAllowed: Counter<'listener' | 'permission'>
   readonly upstreamFailures: Counter<'direction' | 'listener' | 'reason'>
+  readonly resumed: Counter<'direction' | 'listener'>
 
   constructor(registry: Registry) {
     const registers = [registry]
@@ -94,6 +95,12 @@ export class ProxyMetrics {
       labelNames: ['listener', 'permission'],
       registers,
     })
+    this.resumed = new Counter({
+      name: 'meshca_dp_tls_sessions_resumed_total',
+      help: 'TLS connections that resumed an earlier session (no certificate exchange).',
+      labelNames: direction,
+      registers,
+    })
     this.upstreamFailures = new Counter({
       name: 'meshca_dp_upstream_connect_failures_total',
       help: 'Failed connection attempts to an upstream (the application, or an endpoint).',
@@ -117,6 +124,7 @@ export class ListenerMetrics {
   readonly #tx: Inc
   readonly #handshake = new Map<HandshakeFailureReason, Inc>()
   readonly #upstream = new Map<UpstreamFailureReason, Inc>()
+  readonly #resumed: Inc
 
   readonly metrics: ProxyMetrics
   readonly direction: Direction
@@ -131,7 +139,8 @@ export class ListenerMetrics {
     this.#active = metrics.active.labels(labels)
     this.#rx = metrics.bytes.labels({ ...labels, flow: 'downstream_rx' })
     this.#tx = metrics.bytes.labels({ ...labels, flow: 'downstream_tx' })
-    for (const c of [this.#connections, this.#rx, this.#tx]) c.inc(0)
+    this.#resumed = metrics.resumed.labels(labels)
+    for (const c of [this.#connections, this.#rx, this.#tx, this.#resumed]) c.inc(0)
     this.#active.inc()
     this.#active.dec()
     for (const reason of HANDSHAKE_REASONS[direction]) {
@@ -181,6 +190,10 @@ export class ListenerMetrics {
         listener: this.listener,
         reason,
       })
+  }
+
+  resumedSession(): void {
+    this.#resumed.inc()
   }
 
   rbac(permission: string, allowed: boolean): void {
