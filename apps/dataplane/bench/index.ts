@@ -8,12 +8,13 @@
  *
  * Usage: npm run bench:dataplane -- [--quick] [--repeats 3] [--seconds 5] [--latency-seconds 10]
  *   [--concurrency 16] [--bulk-connections 4] [--rate 1000] [--latency-connections 4]
- *   [--setups direct,meshca-dp,haproxy[,haproxy-mt,haproxy-noreuse]] [--cpu-prof DIR]
+ *   [--setups direct,meshca-dp,meshca-dp-bun,haproxy[,haproxy-mt,haproxy-noreuse]] [--cpu-prof DIR]
+ * `meshca-dp` runs the proxy pair on Node, `meshca-dp-bun` the same code on Bun.
  * Both proxies resume TLS sessions between their outbound and inbound (HAProxy's default, and
  * meshca-dp's). `haproxy-mt`: HAProxy with its default thread count; `haproxy-noreuse`: with
  * `no-ssl-reuse`, a full handshake per connection. MESHCA_BENCH_DEBUG=1 prints the children's output.
  */
-import type { ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -47,7 +48,7 @@ const { values } = parseArgs({
     'bulk-connections': { type: 'string', default: '4' },
     rate: { type: 'string', default: '1000' },
     'latency-connections': { type: 'string', default: '4' },
-    setups: { type: 'string', default: 'direct,meshca-dp,haproxy' },
+    setups: { type: 'string', default: 'direct,meshca-dp,meshca-dp-bun,haproxy' },
     'cpu-prof': { type: 'string' },
   },
 })
@@ -74,7 +75,14 @@ const latencyConnections = count('latency-connections', values['latency-connecti
 const WARMUP = quick ? 1 : 2
 /** Latency runs discard their first second. */
 const LATENCY_WARMUP = quick ? 0.5 : 1
-const SETUPS = ['direct', 'meshca-dp', 'haproxy', 'haproxy-mt', 'haproxy-noreuse'] as const
+const SETUPS = [
+  'direct',
+  'meshca-dp',
+  'meshca-dp-bun',
+  'haproxy',
+  'haproxy-mt',
+  'haproxy-noreuse',
+] as const
 type SetupName = (typeof SETUPS)[number]
 const wanted = values.setups.split(',') as SetupName[]
 for (const name of wanted) {
@@ -86,6 +94,17 @@ const SNI = `backend{mesh=${MESH}}`
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url))
 /** How the bench's TypeScript children run: Node with tsx's loader and the source condition. */
 const TS_NODE = ['--import', 'tsx', '--conditions=@meshca/source']
+/** The agent's other runtime: Bun (an npm dev dependency of the repository), from source. */
+const BUN = resolve(APP_DIR, '../../node_modules/.bin/bun')
+const BUN_SOURCE = ['--conditions=@meshca/source']
+
+function bunVersion(): string {
+  try {
+    return execFileSync(BUN, ['--version'], { encoding: 'utf8' }).trim()
+  } catch {
+    return '(not found)'
+  }
+}
 
 const step = (text: string) => console.error(`[bench] ${text}`)
 
@@ -149,7 +168,8 @@ async function runJob(client: ChildProcess, job: Job): Promise<JobResult> {
 async function startMeshcaPair(
   dir: string,
   certificates: BenchCertificates,
-  appPort: number
+  appPort: number,
+  runtime: 'node' | 'bun'
 ): Promise<Setup> {
   const [outboundPort, inboundPort] = [await freePort(), await freePort()]
   const identity = (service: 'web' | 'backend'): ProxyProcessSpec['identity'] => ({
@@ -198,18 +218,26 @@ async function startMeshcaPair(
     const profile = values['cpu-prof']
       ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'], `meshca-dp-${role}`)}`]
       : []
-    const child = start(
-      `meshca-dp ${role}`,
-      process.execPath,
-      [...profile, ...extraFlags, ...TS_NODE, 'bench/proxy-process.ts', file],
-      { cwd: APP_DIR }
-    )
+    const child =
+      runtime === 'bun'
+        ? start(`meshca-dp-bun ${role}`, BUN, [...BUN_SOURCE, 'bench/proxy-process.ts', file], {
+            cwd: APP_DIR,
+          })
+        : start(
+            `meshca-dp ${role}`,
+            process.execPath,
+            [...profile, ...extraFlags, ...TS_NODE, 'bench/proxy-process.ts', file],
+            { cwd: APP_DIR }
+          )
     processes.push(child)
     await listening(spec.config.port, child)
   }
   return {
-    name: 'meshca-dp',
-    description: `meshca-dp pair (2 Node ${process.version} processes, node:tls, TLS session resumption)`,
+    name: runtime === 'bun' ? 'meshca-dp-bun' : 'meshca-dp',
+    description:
+      runtime === 'bun'
+        ? `meshca-dp pair on Bun ${bunVersion()} (2 processes, its node:tls)`
+        : `meshca-dp pair (2 Node ${process.version} processes, node:tls, TLS session resumption)`,
     port: outboundPort,
     processes,
   }
@@ -487,26 +515,32 @@ function report(setups: readonly Setup[], results: Map<string, Sample[]>): boole
   let allMet = true
   const lines: string[] = []
   const has = (name: SetupName) => names.includes(name)
-  if (has('meshca-dp') && has('haproxy')) {
-    const c = paired('connections', 'meshca-dp', 'haproxy', (x, y) => x.value / y.value)
-    const t = paired('throughput', 'meshca-dp', 'haproxy', (x, y) => x.value / y.value)
-    lines.push(
-      `meshca-dp / haproxy new connections/s: ${c.toFixed(2)} (target >= ${TARGETS.connections}) ${verdict(c >= TARGETS.connections)}`,
-      `meshca-dp / haproxy throughput:        ${t.toFixed(2)} (target >= ${TARGETS.throughput}) ${verdict(t >= TARGETS.throughput)}`
-    )
-    allMet &&= c >= TARGETS.connections && t >= TARGETS.throughput
+  for (const agent of ['meshca-dp', 'meshca-dp-bun'] as const) {
+    if (!has(agent)) continue
+    let met = true
+    if (has('haproxy')) {
+      const c = paired('connections', agent, 'haproxy', (x, y) => x.value / y.value)
+      const t = paired('throughput', agent, 'haproxy', (x, y) => x.value / y.value)
+      lines.push(
+        `${agent} / haproxy new connections/s: ${c.toFixed(2)} (target >= ${TARGETS.connections}) ${verdict(c >= TARGETS.connections)}`,
+        `${agent} / haproxy throughput:        ${t.toFixed(2)} (target >= ${TARGETS.throughput}) ${verdict(t >= TARGETS.throughput)}`
+      )
+      met &&= c >= TARGETS.connections && t >= TARGETS.throughput
+    }
+    if (has('direct')) {
+      const added = paired('latency', agent, 'direct', (x, y) => (x.p99 ?? 0) - (y.p99 ?? 0))
+      lines.push(
+        `${agent} added p99 (p99 − direct p99): ${added.toFixed(3)} ms (target <= ${TARGETS.addedP99Ms} ms) ${verdict(added <= TARGETS.addedP99Ms)}`
+      )
+      met &&= added <= TARGETS.addedP99Ms
+    }
+    lines.push(`${agent}: ${met ? 'every target met' : 'some targets missed'}`)
+    allMet &&= met
   }
-  for (const name of ['meshca-dp', 'haproxy', 'haproxy-mt', 'haproxy-noreuse'] as const) {
+  for (const name of ['haproxy', 'haproxy-mt', 'haproxy-noreuse'] as const) {
     if (!has(name) || !has('direct')) continue
     const added = paired('latency', name, 'direct', (x, y) => (x.p99 ?? 0) - (y.p99 ?? 0))
-    if (name === 'meshca-dp') {
-      lines.push(
-        `meshca-dp added p99 (meshca-dp p99 − direct p99): ${added.toFixed(3)} ms (target <= ${TARGETS.addedP99Ms} ms) ${verdict(added <= TARGETS.addedP99Ms)}`
-      )
-      allMet &&= added <= TARGETS.addedP99Ms
-    } else {
-      lines.push(`${name} added p99 (reference): ${added.toFixed(3)} ms`)
-    }
+    lines.push(`${name} added p99 (reference): ${added.toFixed(3)} ms`)
   }
   for (const name of ['haproxy-mt', 'haproxy-noreuse'] as const) {
     if (!has(name) || !has('meshca-dp')) continue
@@ -576,8 +610,9 @@ async function main(): Promise<number> {
     try {
       if (name === 'direct') {
         setups.push({ name, description: 'client → app, no proxy', port: app.port, processes: [] })
-      } else if (name === 'meshca-dp') {
-        setups.push(await startMeshcaPair(dir, certificates, app.port))
+      } else if (name === 'meshca-dp' || name === 'meshca-dp-bun') {
+        const runtime = name === 'meshca-dp' ? 'node' : 'bun'
+        setups.push(await startMeshcaPair(dir, certificates, app.port, runtime))
       } else {
         setups.push(await startHaproxy(name, dir, certificates, app.port))
       }
