@@ -140,7 +140,7 @@ export function dataplaneConfig(
   const inbounds: InboundConfig[] = []
   for (const inbound of spec.networking.inbound) {
     if (inbound.port === undefined) continue
-    const serviceAddress = inbound.other.serviceAddress
+    const serviceAddress = inbound.other?.serviceAddress
     inbounds.push({
       address: inbound.address ?? spec.networking.address,
       port: inbound.port,

@@ -28,7 +28,7 @@ export interface OutboundsReading {
 
 /** The outbounds that are valid, and the violations of the others (paths from `networking`). */
 export function readOutbounds(spec: DataplaneSpec): OutboundsReading {
-  const raw = spec.networking.other.outbound
+  const raw = spec.networking.other?.outbound
   const violations: Violation[] = []
   if (raw === undefined || raw === null) return { outbounds: [], violations }
   if (!Array.isArray(raw)) {

@@ -55,7 +55,8 @@ function checkInbound(inbound: DataplaneInbound, path: string, report: Report): 
   if (inbound.address !== undefined && inbound.address !== '' && !isIp(inbound.address)) {
     report(`${path}.address`, 'address has to be valid IP address')
   }
-  const { serviceAddress } = inbound.other
+  // `other` is what the codec did not read; a spec built in code may leave it out.
+  const serviceAddress = inbound.other?.serviceAddress
   if (
     serviceAddress !== undefined &&
     (typeof serviceAddress !== 'string' || !isIp(serviceAddress))
