@@ -12,7 +12,6 @@ export type StoreKind = (typeof STORE_KINDS)[number]
 export const SIGNER_KINDS = ['workers', 'inline'] as const
 export type SignerKind = (typeof SIGNER_KINDS)[number]
 
-
 /** Where the key that encrypts Secrets at rest comes from (decision 13 of docs/decisions.md). */
 export type SecretKeySource =
   /** `MESHCA_SECRET_KEY`: base64 of 32 bytes. */

@@ -59,6 +59,8 @@ class ConfigSubscriber {
   readonly name: string
   readonly outbox: SessionOutbox
   lastVersion: string | undefined
+  /** The load the last configuration came from: an older load that ends later must not win. */
+  lastLoad = 0
   readonly ended: Promise<void>
   #end: () => void = () => {}
 
@@ -71,7 +73,9 @@ class ConfigSubscriber {
     this.outbox = new SessionOutbox(heartbeatIntervalMs, () => this.close())
   }
 
-  push(config: VersionedConfig): void {
+  push(config: VersionedConfig, load: number): void {
+    if (load < this.lastLoad) return
+    this.lastLoad = load
     if (config.version === this.lastVersion) return
     this.lastVersion = config.version
     this.outbox.enqueue('config', JSON.stringify(config))
@@ -98,12 +102,20 @@ interface MeshFeed {
   /** The reload running now; another waits for it. */
   running: Promise<void> | undefined
   graceTimer: Cancelable | undefined
+  /** When the armed grace timer fires (epoch ms). */
+  graceEndsAt: number | undefined
 }
 
 export class ConfigFeed {
   readonly #options: ConfigFeedOptions
   readonly #meshes = new Map<string, MeshFeed>()
   readonly #offlineGraceMs: number
+  /**
+   * The newest load of each mesh while it runs: subscribers arriving meanwhile (a reconnect storm)
+   * share it rather than each reading the whole mesh.
+   */
+  readonly #loading = new Map<string, Promise<MeshLoad>>()
+  #loads = 0
   #unsubscribe: Unsubscribe | undefined
   #closed = false
 
@@ -114,7 +126,7 @@ export class ConfigFeed {
 
   /** The configuration of one data plane now; NOT_FOUND when it or its mesh is gone. */
   async current(mesh: string, name: string): Promise<VersionedConfig> {
-    return configIn(await this.#load(mesh), mesh, name)
+    return configIn((await this.#shared(mesh)).indexed, mesh, name)
   }
 
   /**
@@ -133,7 +145,9 @@ export class ConfigFeed {
     feed.subscribers.add(subscriber)
     void subscriber.ended.then(() => this.#forget(subscriber))
     try {
-      subscriber.push(await this.current(mesh, name))
+      const load = await this.#shared(mesh)
+      this.#armGrace(mesh, load)
+      subscriber.push(configIn(load.indexed, mesh, name), load.seq)
     } catch (error) {
       subscriber.close()
       throw error
@@ -182,6 +196,7 @@ export class ConfigFeed {
         pending: undefined,
         running: undefined,
         graceTimer: undefined,
+        graceEndsAt: undefined,
       }
       this.#meshes.set(mesh, feed)
     }
@@ -211,22 +226,17 @@ export class ConfigFeed {
   async #reload(mesh: string, feed: MeshFeed): Promise<void> {
     if (this.#meshes.get(mesh) !== feed || feed.subscribers.size === 0) return
     try {
-      const loaded = await this.#load(mesh)
-      feed.graceTimer?.cancel()
-      feed.graceTimer = undefined
-      if (loaded === undefined) {
+      // A fresh load, never a shared one: it must see the write that scheduled it.
+      const load = await this.#load(mesh)
+      if (load.indexed === undefined) {
         const gone = new MeshcaError('NOT_FOUND', `the mesh "${mesh}" was deleted`)
         await Promise.all([...feed.subscribers].map((s) => s.endWith(gone)))
         return
       }
-      if (loaded.graceEndsAt !== undefined) {
-        const now = () => this.#options.clock.now().getTime()
-        feed.graceTimer = timerAt(loaded.graceEndsAt + 1, now, () => this.#schedule(mesh, 0))
-      }
-      const indexed = indexLoaded(loaded)
+      this.#armGrace(mesh, load)
       for (const subscriber of [...feed.subscribers]) {
         try {
-          subscriber.push(configIn(indexed, mesh, subscriber.name))
+          subscriber.push(configIn(load.indexed, mesh, subscriber.name), load.seq)
         } catch (error) {
           if (error instanceof MeshcaError) void subscriber.endWith(error)
           else throw error
@@ -242,10 +252,51 @@ export class ConfigFeed {
     }
   }
 
-  #load(mesh: string): Promise<LoadedMeshView | undefined> {
-    const now = this.#options.clock.now().getTime()
-    return loadMeshView(this.#options.core, mesh, now, this.#offlineGraceMs)
+  /** Reloads the mesh when the first data plane within its offline grace stops counting. */
+  #armGrace(mesh: string, load: MeshLoad): void {
+    const feed = this.#meshes.get(mesh)
+    if (feed === undefined || load.graceEndsAt === undefined) return
+    if (feed.graceEndsAt !== undefined && feed.graceEndsAt <= load.graceEndsAt) return
+    feed.graceTimer?.cancel()
+    feed.graceEndsAt = load.graceEndsAt
+    const now = () => this.#options.clock.now().getTime()
+    feed.graceTimer = timerAt(load.graceEndsAt + 1, now, () => {
+      feed.graceTimer = undefined
+      feed.graceEndsAt = undefined
+      this.#schedule(mesh, 0)
+    })
   }
+
+  /** The load of the mesh running now, or a new one. */
+  #shared(mesh: string): Promise<MeshLoad> {
+    return this.#loading.get(mesh) ?? this.#load(mesh)
+  }
+
+  #load(mesh: string): Promise<MeshLoad> {
+    const seq = ++this.#loads
+    const now = this.#options.clock.now().getTime()
+    const load = loadMeshView(this.#options.core, mesh, now, this.#offlineGraceMs).then(
+      (loaded): MeshLoad => ({
+        seq,
+        indexed: indexLoaded(loaded),
+        ...(loaded?.graceEndsAt === undefined ? {} : { graceEndsAt: loaded.graceEndsAt }),
+      })
+    )
+    this.#loading.set(mesh, load)
+    const done = () => {
+      if (this.#loading.get(mesh) === load) this.#loading.delete(mesh)
+    }
+    load.then(done, done)
+    return load
+  }
+}
+
+/** One read of a mesh, numbered in the order the reads started. */
+interface MeshLoad {
+  readonly seq: number
+  /** `undefined`: the mesh does not exist. */
+  readonly indexed: IndexedMesh | undefined
+  readonly graceEndsAt?: number
 }
 
 interface IndexedMesh {
@@ -262,12 +313,7 @@ function indexLoaded(loaded: LoadedMeshView | undefined): IndexedMesh | undefine
   }
 }
 
-function configIn(
-  loaded: LoadedMeshView | IndexedMesh | undefined,
-  mesh: string,
-  name: string
-): VersionedConfig {
-  const indexed = loaded !== undefined && 'view' in loaded ? indexLoaded(loaded) : loaded
+function configIn(indexed: IndexedMesh | undefined, mesh: string, name: string): VersionedConfig {
   if (indexed === undefined) {
     throw new MeshcaError('NOT_FOUND', `the mesh "${mesh}" does not exist`)
   }
