@@ -67,6 +67,16 @@ interface Terminators {
   withoutAlpn?: tls.Server
 }
 
+/**
+ * What a relayed connection was admitted as: re-checked when the policy or the mode changes, so
+ * that a revoked permission or a switch to STRICT does not leave connections running.
+ */
+type Admission =
+  | { readonly kind: 'mtls'; readonly uris: ReadonlySet<string>; readonly peer: string }
+  | { readonly kind: 'plaintext' }
+
+const PLAINTEXT: Admission = { kind: 'plaintext' }
+
 function remoteKey(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`
 }
@@ -81,6 +91,7 @@ export class InboundListener {
   readonly #timeouts: ProxyTimeouts
   readonly #sockets = new SocketSet()
   readonly #handshakes = new Map<string, Handshake>()
+  readonly #admitted = new Map<Socket, Admission>()
   #config: InboundConfig
   #terminators: Terminators | undefined
 
@@ -107,13 +118,41 @@ export class InboundListener {
     return (this.#server.address() as { port: number }).port
   }
 
-  /** The configuration of new connections; the listening address cannot change. */
+  /**
+   * The configuration of new connections (the listening address cannot change). Open mTLS
+   * connections whose client the new policy no longer allows are closed.
+   */
   update(config: InboundConfig): void {
     const current = this.#config
     if (config.address !== current.address || config.port !== current.port) {
       throw new Error(`${this.name}: a new address needs a new listener`)
     }
     this.#config = config
+    this.reconcile()
+  }
+
+  /**
+   * Closes the open connections the current policy and mode no longer admit: mTLS clients the
+   * policy does not allow, and connections without mTLS (plaintext, application TLS) in STRICT
+   * mode. Called on a policy change and by the agent after each new identity.
+   */
+  reconcile(): void {
+    const identity = this.#identity.current()
+    const { policy } = this.#config
+    for (const [socket, admission] of this.#admitted) {
+      if (admission.kind === 'plaintext') {
+        if (identity?.mode !== 'STRICT') continue
+        this.#denials.record(this.name, 'closed_by_strict', String(socket.remoteAddress))
+      } else {
+        if (identity === undefined || policyAllows(policy, admission.uris)) continue
+        this.#metrics.rbac(policy?.permission ?? 'none', false)
+        this.#denials.record(this.name, 'rbac_revoked', admission.peer, {
+          permission: policy?.permission ?? 'none',
+        })
+      }
+      this.#admitted.delete(socket)
+      socket.destroy()
+    }
   }
 
   /** Stops accepting now, lets open connections run up to `drainMs`, then destroys the rest. */
@@ -129,7 +168,7 @@ export class InboundListener {
     this.#metrics.opened()
     socket.once('close', () => this.#metrics.closed())
     const identity = this.#identity.current()
-    if (identity === undefined) this.#forward(socket, socket, this.#config)
+    if (identity === undefined) this.#forward(socket, socket, this.#config, PLAINTEXT)
     else this.#sniff(socket, identity, this.#config)
   }
 
@@ -166,7 +205,7 @@ export class InboundListener {
     const strict = identity.mode === 'STRICT'
     if (sniff.kind === 'plaintext') {
       if (strict) this.#refuse(socket, 'not_tls', undefined)
-      else this.#forward(socket, socket, config)
+      else this.#forward(socket, socket, config, PLAINTEXT)
     } else if (sniff.kind !== 'tls') {
       this.#refuse(socket, 'invalid_client_hello', undefined)
     } else if (sniff.alpn.includes(KUMA_ALPN)) {
@@ -174,7 +213,7 @@ export class InboundListener {
     } else if (strict) {
       this.#terminate(socket, identity, config, false)
     } else {
-      this.#forward(socket, socket, config)
+      this.#forward(socket, socket, config, PLAINTEXT)
     }
   }
 
@@ -261,11 +300,17 @@ export class InboundListener {
       socket.destroy()
       return
     }
-    this.#forward(socket, handshake.raw, handshake.config)
+    this.#forward(socket, handshake.raw, handshake.config, {
+      kind: 'mtls',
+      uris: peer.uriSet,
+      peer: peer.uris.join(' '),
+    })
   }
 
   /** Connects to the application and relays; `raw` is the accepted TCP socket under `downstream`. */
-  #forward(downstream: Socket, raw: Socket, config: InboundConfig): void {
+  #forward(downstream: Socket, raw: Socket, config: InboundConfig, admission: Admission): void {
+    this.#admitted.set(downstream, admission)
+    downstream.once('close', () => this.#admitted.delete(downstream))
     const upstream = netConnect({
       host: config.serviceAddress,
       port: config.servicePort,

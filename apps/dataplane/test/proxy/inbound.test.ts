@@ -11,6 +11,7 @@ import {
   ALLOW_ALL,
   type App,
   Cleanup,
+  chattyApp,
   closeServer,
   echoApp,
   eventually,
@@ -39,14 +40,15 @@ afterEach(() => cleanup.run())
 async function inbound(
   mode: 'STRICT' | 'PERMISSIVE' | 'off',
   policy: InboundPolicy | null = ALLOW_ALL,
-  leaf = pki.backend
+  leaf = pki.backend,
+  makeApp: () => Promise<App> = echoApp
 ): Promise<{
   listener: InboundListener
   app: App
   parts: ReturnType<typeof proxyParts>
   config: ReturnType<typeof inboundConfig>
 }> {
-  const app = cleanup.add(await echoApp(), (a) => closeServer(a.server))
+  const app = cleanup.add(await makeApp(), (a) => closeServer(a.server))
   const identity = new TlsIdentity(
     mode === 'off' ? undefined : material(leaf, pki.ca.certPem, mode)
   )
@@ -220,6 +222,27 @@ describe('an inbound with mTLS off', () => {
   })
 })
 
+/** A node:tls connection kept open: each `answer` sends and reads one echo; `closed` settles on close. */
+function openMtls(port: number, leaf: { chain: string; key: string }) {
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port,
+    cert: leaf.chain,
+    key: leaf.key,
+    ca: pki.ca.certPem,
+    ALPNProtocols: ['kuma'],
+    checkServerIdentity: () => undefined,
+  })
+  socket.on('error', () => {})
+  const closed = new Promise<boolean>((resolve) => socket.once('close', () => resolve(true)))
+  const answer = (data: string) =>
+    new Promise<string>((resolve) => {
+      socket.once('data', (chunk: Buffer) => resolve(chunk.toString()))
+      socket.write(data)
+    })
+  return { socket, closed, answer }
+}
+
 describe('RBAC', () => {
   const web = 'spiffe://default/web'
 
@@ -250,6 +273,34 @@ describe('RBAC', () => {
     const { listener } = await inbound('STRICT', policy)
     expect(await nodeMtls(listener.port, pki.backendV1)).toBe('app:ping')
     expect(await nodeMtls(listener.port, pki.backend)).toBeUndefined()
+  })
+
+  it('closes an open connection whose permission is revoked, keeps the allowed ones', async () => {
+    const policy = { permission: 'both', principals: [[web], ['spiffe://default/backend']] }
+    const { listener, config } = await inbound('STRICT', policy, pki.backend, chattyApp)
+    const [fromWeb, fromBackend] = [
+      openMtls(listener.port, pki.web),
+      openMtls(listener.port, pki.backend),
+    ]
+    expect(await fromWeb.answer('a')).toBe('app:a')
+    expect(await fromBackend.answer('b')).toBe('app:b')
+    listener.update({ ...config, policy: { permission: 'web-only', principals: [[web]] } })
+    expect(await fromBackend.closed).toBe(true)
+    expect(await fromWeb.answer('c')).toBe('app:c')
+    fromWeb.socket.destroy()
+  })
+
+  it('closes plaintext connections once the mode turns STRICT', async () => {
+    const { listener, parts } = await inbound('PERMISSIVE', ALLOW_ALL, pki.backend, chattyApp)
+    const plain = netConnect(listener.port, '127.0.0.1')
+    plain.on('error', () => {})
+    const closed = new Promise<boolean>((resolve) => plain.once('close', () => resolve(true)))
+    await new Promise((resolve) => plain.once('connect', resolve))
+    plain.write('hello')
+    await new Promise((resolve) => plain.once('data', resolve))
+    parts.identity.update(material(pki.backend, pki.ca.certPem, 'STRICT'))
+    listener.reconcile()
+    expect(await closed).toBe(true)
   })
 
   it('applies an updated policy to the next connection', async () => {

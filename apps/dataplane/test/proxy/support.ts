@@ -176,6 +176,19 @@ export async function echoApp(name = 'app'): Promise<App> {
   return app
 }
 
+/** An application that answers `<name>:` and each chunk it reads, and keeps the connection open. */
+export async function chattyApp(name = 'app'): Promise<App> {
+  const app = { accepted: 0 } as { accepted: number; server: Server; port: number }
+  app.server = createServer({ allowHalfOpen: true }, (socket) => {
+    app.accepted += 1
+    socket.on('error', () => {})
+    socket.on('data', (chunk: Buffer) => socket.write(`${name}:${chunk.toString()}`))
+    socket.on('end', () => socket.end())
+  })
+  app.port = await listen(app.server)
+  return app
+}
+
 /** An application that is a TLS server itself (app-level TLS), answering `tls-app:` and the data. */
 export async function tlsApp(leaf: Leaf): Promise<App> {
   const app = { accepted: 0 } as { accepted: number; server: Server; port: number }
