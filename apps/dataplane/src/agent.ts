@@ -49,7 +49,7 @@ export class DataplaneAgent {
   readonly #api: ControlPlaneApi
   readonly #metrics: AgentMetrics
   readonly #tls = new TlsIdentity()
-  readonly #inbounds: ListenerSet<InboundConfig>
+  readonly #inbounds: ListenerSet<InboundConfig, InboundListener>
   readonly #outbounds: ListenerSet<OutboundConfig>
   readonly #streams: StreamFollower[] = []
   readonly #stopping = new AbortController()
@@ -110,7 +110,10 @@ export class DataplaneAgent {
       })
       this.adminPort = await this.#admin.listen(adminPort, adminAddress ?? '127.0.0.1')
     }
-    this.#applyIdentity(await this.#register())
+    if (!this.#applyIdentity(await this.#register())) {
+      // With mTLS on and no identity an inbound would serve plaintext: better not to start at all.
+      throw new Error('the control plane gave an identity this agent cannot use (see the log)')
+    }
     const configured = new Promise<void>((resolve) => {
       this.#configured = resolve
     })
@@ -139,6 +142,8 @@ export class DataplaneAgent {
     clearInterval(this.#relisten)
     const { drainTimeMs, logger } = this.#options
     logger.log('info', 'draining', { drainMs: drainTimeMs })
+    // A configuration being applied finishes first; what it opens is closed with the rest.
+    await this.#applying
     await Promise.all([
       this.#inbounds.close(drainTimeMs),
       this.#outbounds.close(drainTimeMs),
@@ -187,7 +192,7 @@ export class DataplaneAgent {
   #follow(): void {
     const { logger } = this.#options
     const reRegister = async () => {
-      this.#applyIdentity(await this.#register())
+      void this.#applyIdentity(await this.#register())
     }
     const csr = Buffer.from(this.#workloadKey().csrPem).toString('base64')
     const streams = [
@@ -213,7 +218,7 @@ export class DataplaneAgent {
   }
 
   #onIdentityEvent(event: ServerEvent): void {
-    if (event.event === 'identity') this.#applyIdentity(JSON.parse(event.data) as WireIdentity)
+    if (event.event === 'identity') void this.#applyIdentity(JSON.parse(event.data) as WireIdentity)
     else if (event.event === 'error') {
       this.#logger.log('warn', 'the control plane reports an identity error', { error: event.data })
     }
@@ -228,7 +233,8 @@ export class DataplaneAgent {
     }
   }
 
-  #applyIdentity(identity: WireIdentity): void {
+  /** Whether the identity is in use now; a refused one leaves the previous one in place. */
+  #applyIdentity(identity: WireIdentity): boolean {
     const { certificateChain, trustBundle, backend, expiration } = identity
     if (identity.mode === 'DISABLED') {
       this.#tls.update(undefined)
@@ -250,30 +256,42 @@ export class DataplaneAgent {
         this.#logger.log('error', 'ignored an identity that node:tls refuses', {
           error: error instanceof Error ? error.message : String(error),
         })
-        return
+        return false
       }
       this.#metrics.certificateExpiration.set(Math.floor(expires.getTime() / 1000))
     } else {
       this.#logger.log('error', 'ignored an identity without its certificate', {
         mode: identity.mode,
       })
-      return
+      return false
     }
     this.#identity = identity
+    // A switch to STRICT closes what only PERMISSIVE or mTLS off admitted.
+    this.#inbounds.each((listener) => listener.reconcile())
     this.#metrics.rotations.inc()
     this.#logger.log('info', 'identity applied', { mode: identity.mode, backend, expiration })
+    return true
   }
 
   #applyConfig(config: WireConfig): void {
     this.#config = config
-    this.#applying = this.#applying.then(async () => {
-      if (this.#stopping.signal.aborted) return
-      await this.#inbounds.apply(config.inbounds)
-      await this.#outbounds.apply(config.outbounds)
-      this.#metrics.configUpdates.inc()
-      this.#logger.log('debug', 'configuration applied', { version: config.version })
-      this.#configured?.()
-    })
+    this.#applying = this.#applying
+      .then(async () => {
+        if (this.#stopping.signal.aborted) return
+        await this.#inbounds.apply(config.inbounds)
+        if (this.#stopping.signal.aborted) return
+        await this.#outbounds.apply(config.outbounds)
+        this.#metrics.configUpdates.inc()
+        this.#logger.log('debug', 'configuration applied', { version: config.version })
+        this.#configured?.()
+      })
+      .catch((error: unknown) => {
+        // One configuration that cannot be applied must not keep the next ones from applying.
+        this.#logger.log('error', 'could not apply the configuration', {
+          version: config.version,
+          error: error instanceof Error ? error.message : String(error),
+        })
+      })
   }
 
   #status(): unknown {

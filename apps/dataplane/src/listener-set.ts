@@ -17,14 +17,15 @@ interface Listening {
 
 export const RELISTEN_DRAIN_MS = 5_000
 
-export class ListenerSet<C extends Listening> {
-  readonly #open: (config: C) => Promise<ManagedListener<C>>
+export class ListenerSet<C extends Listening, L extends ManagedListener<C> = ManagedListener<C>> {
+  readonly #open: (config: C) => Promise<L>
   readonly #logger: Logger
   readonly #direction: string
-  readonly #listeners = new Map<string, ManagedListener<C>>()
+  readonly #listeners = new Map<string, L>()
   readonly #failed = new Set<string>()
+  #closed = false
 
-  constructor(direction: string, open: (config: C) => Promise<ManagedListener<C>>, logger: Logger) {
+  constructor(direction: string, open: (config: C) => Promise<L>, logger: Logger) {
     this.#direction = direction
     this.#open = open
     this.#logger = logger
@@ -46,8 +47,15 @@ export class ListenerSet<C extends Listening> {
         existing.update(config)
         continue
       }
+      if (this.#closed) break
       try {
-        this.#listeners.set(key, await this.#open(config))
+        const listener = await this.#open(config)
+        if (this.#closed) {
+          // Closed while it was opening (SIGTERM during a configuration): it never serves.
+          await listener.close({ drainMs: 0 })
+          break
+        }
+        this.#listeners.set(key, listener)
         this.#failed.delete(key)
         this.#logger.log('info', `${this.#direction} listening`, { listener: key })
       } catch (error) {
@@ -62,8 +70,13 @@ export class ListenerSet<C extends Listening> {
     await Promise.all(closing)
   }
 
+  each(action: (listener: L) => void): void {
+    for (const listener of this.#listeners.values()) action(listener)
+  }
+
   /** Stops accepting everywhere at once, then lets open connections finish up to `drainMs`. */
   async close(drainMs: number): Promise<void> {
+    this.#closed = true
     const all = [...this.#listeners.values()]
     this.#listeners.clear()
     await Promise.all(all.map((listener) => listener.close({ drainMs })))

@@ -38,11 +38,16 @@ export async function* serverEvents(
     for (;;) {
       const chunk = await reader.read()
       if (chunk.done) return
+      // Only the new text (and the character before it) can complete an event's blank line: a
+      // large event is scanned once, not once per chunk.
+      const scanFrom = Math.max(0, buffer.length - 1)
       buffer += decoder.decode(chunk.value, { stream: true }).replaceAll('\r\n', '\n')
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      let end = buffer.indexOf('\n\n', scanFrom)
+      while (end >= 0) {
         const event = parseBlock(buffer.slice(0, end))
         buffer = buffer.slice(end + 2)
         if (event !== undefined) yield event
+        end = buffer.indexOf('\n\n')
       }
       if (buffer.length > maxEventBytes) {
         throw new Error(`an event of the control plane is larger than ${maxEventBytes} bytes`)

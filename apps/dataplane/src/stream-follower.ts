@@ -9,6 +9,8 @@ import { type ServerEvent, serverEvents } from './sse-reader.ts'
 
 export const RECONNECT_BASE_MS = 250
 export const RECONNECT_MAX_MS = 15_000
+/** A stream that stayed open this long was healthy: the back-off starts again from the bottom. */
+export const HEALTHY_STREAM_MS = 30_000
 
 export interface StreamFollowerOptions {
   readonly name: string
@@ -49,12 +51,16 @@ export class StreamFollower {
       let delayMs: number | undefined
       try {
         const body = await this.#options.open(this.#abort.signal)
+        const opened = Date.now()
         this.#options.onConnection?.(true)
         logger.log('debug', 'control plane stream open', { stream: name })
         for await (const event of serverEvents(body)) {
-          attempt = 0
+          // Not reset by the first event: a server that sends one and hangs up must not be
+          // reconnected to twice a second forever.
+          if (attempt > 0 && Date.now() - opened >= HEALTHY_STREAM_MS) attempt = 0
           this.#options.onEvent(event)
         }
+        if (Date.now() - opened >= HEALTHY_STREAM_MS) attempt = 0
         logger.log('info', 'control plane stream ended, reconnecting', { stream: name })
       } catch (error) {
         if (this.#abort.signal.aborted) break
