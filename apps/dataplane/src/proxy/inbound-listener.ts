@@ -16,42 +16,20 @@
  * `update` applies to connections accepted afterwards; open connections are not re-evaluated (a
  * revoked permission takes effect on the next connection, as with Envoy's network RBAC filter).
  */
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
+import { connect as netConnect, type Socket } from 'node:net'
 import * as tls from 'node:tls'
-import { type InboundConfig, type Logger, policyAllows, silentLogger } from '@meshca/core-mtls'
+import { type InboundConfig, policyAllows } from '@meshca/core-mtls'
 import { type ClientHelloSniff, MAX_CLIENT_HELLO_BYTES, sniffClientHello } from './client-hello.ts'
-import { DenialLog } from './denial-log.ts'
-import { PeerUriCache } from './peer-uris.ts'
-import { ignoreErrors, relay, SocketSet } from './pipe.ts'
-import type { HandshakeFailureReason, ListenerMetrics, ProxyMetrics } from './proxy-metrics.ts'
-import {
-  connectFailureReason,
-  DEFAULT_TIMEOUTS,
-  type ProxyTimeouts,
-  timeoutError,
-} from './timeouts.ts'
+import { type DrainOptions, ListenerCore, type ListenerOptions } from './listener-core.ts'
+import { ignoreErrors, relay } from './pipe.ts'
+import type { HandshakeFailureReason } from './proxy-metrics.ts'
+import { connectFailureReason, timeoutError } from './timeouts.ts'
 import type { ActiveIdentity, TlsIdentity } from './tls-identity.ts'
 
 export const KUMA_ALPN = 'kuma'
 
-export interface ListenerOptions {
-  readonly identity: TlsIdentity
-  readonly metrics: ProxyMetrics
-  /** Refusals are logged through it, rate-limited; default: a `DenialLog` on `logger`. */
-  readonly denials?: DenialLog
-  readonly logger?: Logger
-  /** Shared by the listeners of an agent so a peer's certificate is parsed once. */
-  readonly peers?: PeerUriCache
-  readonly timeouts?: Partial<ProxyTimeouts>
-}
-
 export interface InboundListenerOptions extends ListenerOptions {
   readonly config: InboundConfig
-}
-
-export interface DrainOptions {
-  /** How long open connections may go on; then they are destroyed. Default 0. */
-  readonly drainMs?: number
 }
 
 /** A connection in its TLS handshake: what the terminating server's events need. */
@@ -83,39 +61,30 @@ function remoteKey(socket: Socket): string {
 
 export class InboundListener {
   readonly name: string
-  readonly #server: Server
+  readonly #core: ListenerCore
   readonly #identity: TlsIdentity
-  readonly #metrics: ListenerMetrics
-  readonly #denials: DenialLog
-  readonly #peers: PeerUriCache
-  readonly #timeouts: ProxyTimeouts
-  readonly #sockets = new SocketSet()
   readonly #handshakes = new Map<string, Handshake>()
   readonly #admitted = new Map<Socket, Admission>()
   #config: InboundConfig
   #terminators: Terminators | undefined
 
-  private constructor(server: Server, options: InboundListenerOptions, port: number) {
-    this.#server = server
+  private constructor(core: ListenerCore, options: InboundListenerOptions) {
+    this.#core = core
     this.#config = options.config
     this.#identity = options.identity
-    this.name = `inbound:${options.config.address}:${port}`
-    this.#metrics = options.metrics.listener('inbound', this.name)
-    this.#denials = options.denials ?? new DenialLog(options.logger ?? silentLogger)
-    this.#peers = options.peers ?? new PeerUriCache()
-    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
-    server.on('connection', (socket: Socket) => this.#accept(socket))
+    this.name = core.name
   }
 
   /** Listens on `config.address:config.port` (port 0: any free port, see `port`). */
   static async listen(options: InboundListenerOptions): Promise<InboundListener> {
-    const server = createServer({ allowHalfOpen: true })
-    const port = await listenOn(server, options.config.address, options.config.port)
-    return new InboundListener(server, options, port)
+    const core = await ListenerCore.open('inbound', options.config, options)
+    const listener = new InboundListener(core, options)
+    core.serve((socket) => listener.#accept(socket))
+    return listener
   }
 
   get port(): number {
-    return (this.#server.address() as { port: number }).port
+    return this.#core.port
   }
 
   /**
@@ -123,10 +92,7 @@ export class InboundListener {
    * connections whose client the new policy no longer allows are closed.
    */
   update(config: InboundConfig): void {
-    const current = this.#config
-    if (config.address !== current.address || config.port !== current.port) {
-      throw new Error(`${this.name}: a new address needs a new listener`)
-    }
+    this.#core.checkSameAddress(this.#config, config)
     this.#config = config
     this.reconcile()
   }
@@ -142,11 +108,11 @@ export class InboundListener {
     for (const [socket, admission] of this.#admitted) {
       if (admission.kind === 'plaintext') {
         if (identity?.mode !== 'STRICT') continue
-        this.#denials.record(this.name, 'closed_by_strict', String(socket.remoteAddress))
+        this.#core.denials.record(this.name, 'closed_by_strict', String(socket.remoteAddress))
       } else {
         if (identity === undefined || policyAllows(policy, admission.uris)) continue
-        this.#metrics.rbac(policy?.permission ?? 'none', false)
-        this.#denials.record(this.name, 'rbac_revoked', admission.peer, {
+        this.#core.metrics.rbac(policy?.permission ?? 'none', false)
+        this.#core.denials.record(this.name, 'rbac_revoked', admission.peer, {
           permission: policy?.permission ?? 'none',
         })
       }
@@ -156,17 +122,11 @@ export class InboundListener {
   }
 
   /** Stops accepting now, lets open connections run up to `drainMs`, then destroys the rest. */
-  async close({ drainMs = 0 }: DrainOptions = {}): Promise<void> {
-    this.#server.close()
-    await this.#sockets.drain(drainMs)
+  close(options: DrainOptions = {}): Promise<void> {
+    return this.#core.close(options)
   }
 
   #accept(socket: Socket): void {
-    socket.on('error', ignoreErrors)
-    socket.setNoDelay(true)
-    this.#sockets.add(socket)
-    this.#metrics.opened()
-    socket.once('close', () => this.#metrics.closed())
     const identity = this.#identity.current()
     if (identity === undefined) this.#forward(socket, socket, this.#config, PLAINTEXT)
     else this.#sniff(socket, identity, this.#config)
@@ -177,7 +137,7 @@ export class InboundListener {
     let buffered: Buffer | undefined
     const timer = setTimeout(
       () => this.#refuse(socket, 'timeout', undefined),
-      this.#timeouts.firstBytesMs
+      this.#core.timeouts.firstBytesMs
     )
     const onReadable = () => {
       for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read()) {
@@ -239,7 +199,7 @@ export class InboundListener {
       // Checked in `#secured`, which tells why; with `true`, Node drops an untrusted client
       // without any event, so it could not be counted.
       rejectUnauthorized: false,
-      handshakeTimeout: this.#timeouts.handshakeMs,
+      handshakeTimeout: this.#core.timeouts.handshakeMs,
       allowHalfOpen: true,
       ...(alpn ? { ALPNProtocols: [KUMA_ALPN] } : {}),
     })
@@ -273,7 +233,7 @@ export class InboundListener {
       socket.destroy()
       return
     }
-    this.#sockets.add(socket)
+    this.#core.sockets.add(socket)
     const certificate = socket.getPeerX509Certificate()
     if (certificate === undefined) {
       this.#refuse(socket, 'no_client_certificate', undefined)
@@ -284,7 +244,7 @@ export class InboundListener {
       this.#refuse(socket, 'untrusted_certificate', undefined, { error })
       return
     }
-    const peer = this.#peers.lookup(certificate)
+    const peer = this.#core.peers.lookup(certificate)
     const { meshPrefix } = handshake.identity
     if (!peer.uris.some((uri) => uri.startsWith(meshPrefix))) {
       this.#refuse(socket, 'other_mesh', peer.uris[0])
@@ -292,11 +252,11 @@ export class InboundListener {
     }
     const { policy } = handshake.config
     const permission = policy?.permission ?? 'none'
-    if (socket.isSessionReused()) this.#metrics.resumedSession()
+    if (socket.isSessionReused()) this.#core.metrics.resumedSession()
     const allowed = policyAllows(policy, peer.uriSet)
-    this.#metrics.rbac(permission, allowed)
+    this.#core.metrics.rbac(permission, allowed)
     if (!allowed) {
-      this.#denials.record(this.name, 'rbac_denied', peer.uris.join(' '), { permission })
+      this.#core.denials.record(this.name, 'rbac_denied', peer.uris.join(' '), { permission })
       socket.destroy()
       return
     }
@@ -317,25 +277,25 @@ export class InboundListener {
       allowHalfOpen: true,
       noDelay: true,
     })
-    this.#sockets.add(upstream)
+    this.#core.sockets.add(upstream)
     upstream.on('error', ignoreErrors)
     const fail = (error: Error) => {
       const reason = connectFailureReason(error)
-      this.#metrics.upstreamFailure(reason)
+      this.#core.metrics.upstreamFailure(reason)
       const app = `${config.serviceAddress}:${config.servicePort}`
-      this.#denials.record(this.name, `application_${reason}`, app, { error: error.message })
+      this.#core.denials.record(this.name, `application_${reason}`, app, { error: error.message })
       upstream.destroy()
       downstream.destroy()
       raw.destroy()
     }
-    upstream.setTimeout(this.#timeouts.connectMs, () => fail(timeoutError()))
+    upstream.setTimeout(this.#core.timeouts.connectMs, () => fail(timeoutError()))
     upstream.once('error', fail)
     upstream.once('connect', () => {
       upstream.setTimeout(0)
       upstream.removeListener('error', fail)
       // The application's socket is the plaintext leg: what it is sent came from the client.
       relay(downstream, upstream, () => {
-        this.#metrics.relayed(upstream.bytesWritten, upstream.bytesRead)
+        this.#core.metrics.relayed(upstream.bytesWritten, upstream.bytesRead)
       })
     })
   }
@@ -346,20 +306,8 @@ export class InboundListener {
     peer: string | undefined,
     fields: Record<string, unknown> = {}
   ): void {
-    this.#metrics.handshakeFailure(reason)
-    this.#denials.record(this.name, reason, peer ?? String(socket.remoteAddress), fields)
+    this.#core.metrics.handshakeFailure(reason)
+    this.#core.denials.record(this.name, reason, peer ?? String(socket.remoteAddress), fields)
     socket.destroy()
   }
-}
-
-/** `server.listen`, as a promise of the port it got. */
-export function listenOn(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen({ host, port }, () => {
-      server.removeListener('error', reject)
-      server.on('error', ignoreErrors)
-      resolve((server.address() as { port: number }).port)
-    })
-  })
 }

@@ -5,13 +5,8 @@
  */
 export { type ClientHelloSniff, MAX_CLIENT_HELLO_BYTES, sniffClientHello } from './client-hello.ts'
 export { DenialLog, type DenialLogOptions } from './denial-log.ts'
-export {
-  type DrainOptions,
-  InboundListener,
-  type InboundListenerOptions,
-  KUMA_ALPN,
-  type ListenerOptions,
-} from './inbound-listener.ts'
+export { InboundListener, type InboundListenerOptions, KUMA_ALPN } from './inbound-listener.ts'
+export { type DrainOptions, ListenerCore, type ListenerOptions } from './listener-core.ts'
 export { OutboundListener, type OutboundListenerOptions } from './outbound-listener.ts'
 export { type CertificateView, type PeerIdentity, PeerUriCache, uriSansOf } from './peer-uris.ts'
 export {

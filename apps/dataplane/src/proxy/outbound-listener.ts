@@ -8,20 +8,13 @@
  * service TLS-ready (Kuma's rule): our certificate, the trust bundle, ALPN `kuma`, the SNI of the
  * configuration, and the upstream's certificate must carry exactly `config.identity` as a URI SAN.
  */
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
+import { connect as netConnect, type Socket } from 'node:net'
 import * as tls from 'node:tls'
-import { type Endpoint, type OutboundConfig, silentLogger } from '@meshca/core-mtls'
-import { DenialLog } from './denial-log.ts'
-import { type DrainOptions, KUMA_ALPN, type ListenerOptions, listenOn } from './inbound-listener.ts'
-import { PeerUriCache } from './peer-uris.ts'
-import { ignoreErrors, relay, SocketSet } from './pipe.ts'
-import type { ListenerMetrics } from './proxy-metrics.ts'
-import {
-  connectFailureReason,
-  DEFAULT_TIMEOUTS,
-  type ProxyTimeouts,
-  timeoutError,
-} from './timeouts.ts'
+import type { Endpoint, OutboundConfig } from '@meshca/core-mtls'
+import { KUMA_ALPN } from './inbound-listener.ts'
+import { type DrainOptions, ListenerCore, type ListenerOptions } from './listener-core.ts'
+import { ignoreErrors, relay } from './pipe.ts'
+import { connectFailureReason, timeoutError } from './timeouts.ts'
 import type { ActiveIdentity, TlsIdentity } from './tls-identity.ts'
 
 export interface OutboundListenerOptions extends ListenerOptions {
@@ -46,13 +39,8 @@ function endpointKey(endpoint: Endpoint): string {
 
 export class OutboundListener {
   readonly name: string
-  readonly #server: Server
+  readonly #core: ListenerCore
   readonly #identity: TlsIdentity
-  readonly #metrics: ListenerMetrics
-  readonly #denials: DenialLog
-  readonly #peers: PeerUriCache
-  readonly #timeouts: ProxyTimeouts
-  readonly #sockets = new SocketSet()
   /** Endpoint key → until when it is skipped. */
   readonly #cooling = new Map<string, number>()
   /**
@@ -64,54 +52,42 @@ export class OutboundListener {
   #config: OutboundConfig
   #next = 0
 
-  private constructor(server: Server, options: OutboundListenerOptions, port: number) {
-    this.#server = server
+  private constructor(core: ListenerCore, options: OutboundListenerOptions) {
+    this.#core = core
     this.#config = options.config
     this.#identity = options.identity
-    this.name = `outbound:${options.config.address}:${port}`
-    this.#metrics = options.metrics.listener('outbound', this.name)
-    this.#denials = options.denials ?? new DenialLog(options.logger ?? silentLogger)
-    this.#peers = options.peers ?? new PeerUriCache()
-    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
-    server.on('connection', (socket: Socket) => this.#accept(socket))
+    this.name = core.name
   }
 
+  /** Listens on `config.address:config.port` (port 0: any free port, see `port`). */
   static async listen(options: OutboundListenerOptions): Promise<OutboundListener> {
-    const server = createServer({ allowHalfOpen: true })
-    const port = await listenOn(server, options.config.address, options.config.port)
-    return new OutboundListener(server, options, port)
+    const core = await ListenerCore.open('outbound', options.config, options)
+    const listener = new OutboundListener(core, options)
+    core.serve((socket) => listener.#accept(socket))
+    return listener
   }
 
   get port(): number {
-    return (this.#server.address() as { port: number }).port
+    return this.#core.port
   }
 
   /** Endpoints, identity, SNI and readiness of new connections; the address cannot change. */
   update(config: OutboundConfig): void {
-    const current = this.#config
-    if (config.address !== current.address || config.port !== current.port) {
-      throw new Error(`${this.name}: a new address needs a new listener`)
-    }
+    this.#core.checkSameAddress(this.#config, config)
     this.#config = config
     const keys = new Set(config.endpoints.map(endpointKey))
     for (const key of this.#cooling.keys()) if (!keys.has(key)) this.#cooling.delete(key)
   }
 
-  async close({ drainMs = 0 }: DrainOptions = {}): Promise<void> {
-    this.#server.close()
-    await this.#sockets.drain(drainMs)
+  close(options: DrainOptions = {}): Promise<void> {
+    return this.#core.close(options)
   }
 
   #accept(socket: Socket): void {
-    socket.on('error', ignoreErrors)
-    socket.setNoDelay(true)
-    this.#sockets.add(socket)
-    this.#metrics.opened()
-    socket.once('close', () => this.#metrics.closed())
     const config = this.#config
     if (config.endpoints.length === 0) {
-      this.#metrics.upstreamFailure('no_endpoints')
-      this.#denials.record(this.name, 'no_endpoints', config.service)
+      this.#core.metrics.upstreamFailure('no_endpoints')
+      this.#core.denials.record(this.name, 'no_endpoints', config.service)
       socket.destroy()
       return
     }
@@ -151,7 +127,7 @@ export class OutboundListener {
     const key = endpointKey(endpoint)
     tried.add(key)
     const { upstream, ready } = this.#open(endpoint, config)
-    this.#sockets.add(upstream)
+    this.#core.sockets.add(upstream)
     upstream.on('error', ignoreErrors)
     const abandon = () => upstream.destroy()
     downstream.once('close', abandon)
@@ -159,7 +135,7 @@ export class OutboundListener {
       upstream.removeListener(ready, succeed)
       downstream.removeListener('close', abandon)
       upstream.destroy()
-      this.#cooling.set(key, Date.now() + this.#timeouts.endpointCooldownMs)
+      this.#cooling.set(key, Date.now() + this.#core.timeouts.endpointCooldownMs)
       this.#failed(error, endpoint, config)
       if (left > 1) this.#attempt(downstream, config, tried, left - 1)
       else downstream.destroy()
@@ -170,17 +146,17 @@ export class OutboundListener {
       downstream.removeListener('close', abandon)
       this.#cooling.delete(key)
       if (upstream instanceof tls.TLSSocket && upstream.isSessionReused()) {
-        this.#metrics.resumedSession()
+        this.#core.metrics.resumedSession()
       }
       // The client's socket is the plaintext leg of an outbound.
       relay(downstream, upstream, () => {
-        this.#metrics.relayed(downstream.bytesRead, downstream.bytesWritten)
+        this.#core.metrics.relayed(downstream.bytesRead, downstream.bytesWritten)
       })
     }
     const timeout =
       ready === 'connect'
-        ? this.#timeouts.connectMs
-        : this.#timeouts.connectMs + this.#timeouts.handshakeMs
+        ? this.#core.timeouts.connectMs
+        : this.#core.timeouts.connectMs + this.#core.timeouts.handshakeMs
     upstream.setTimeout(timeout, () => fail(timeoutError()))
     upstream.once('error', fail)
     upstream.once(ready, succeed)
@@ -210,7 +186,7 @@ export class OutboundListener {
       servername: config.sni,
       // The upstream is named by its URI SAN (Envoy's exact SAN matcher), not by a host name.
       checkServerIdentity: (_host, certificate) =>
-        this.#peers.lookup(certificate).uriSet.has(expected)
+        this.#core.peers.lookup(certificate).uriSet.has(expected)
           ? undefined
           : new WrongIdentityError(`the upstream is not ${expected}`),
     }
@@ -242,19 +218,22 @@ export class OutboundListener {
     const code = (error as NodeJS.ErrnoException).code ?? ''
     const where = { endpoint: endpointKey(endpoint), dataplane: endpoint.dataplane }
     if (error instanceof WrongIdentityError || code === 'ERR_MESHCA_WRONG_IDENTITY') {
-      this.#metrics.upstreamFailure('tls')
-      this.#metrics.handshakeFailure('wrong_identity')
-      this.#denials.record(this.name, 'wrong_identity', config.identity, where)
+      this.#core.metrics.upstreamFailure('tls')
+      this.#core.metrics.handshakeFailure('wrong_identity')
+      this.#core.denials.record(this.name, 'wrong_identity', config.identity, where)
     } else if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || UNTRUSTED.test(code)) {
-      this.#metrics.upstreamFailure('tls')
-      this.#metrics.handshakeFailure(
+      this.#core.metrics.upstreamFailure('tls')
+      this.#core.metrics.handshakeFailure(
         UNTRUSTED.test(code) ? 'untrusted_certificate' : 'handshake_error'
       )
-      this.#denials.record(this.name, 'upstream_tls', where.endpoint, { ...where, error: code })
+      this.#core.denials.record(this.name, 'upstream_tls', where.endpoint, {
+        ...where,
+        error: code,
+      })
     } else {
       const reason = connectFailureReason(error)
-      this.#metrics.upstreamFailure(reason)
-      this.#denials.record(this.name, `upstream_${reason}`, where.endpoint, {
+      this.#core.metrics.upstreamFailure(reason)
+      this.#core.denials.record(this.name, `upstream_${reason}`, where.endpoint, {
         ...where,
         error: code,
       })
