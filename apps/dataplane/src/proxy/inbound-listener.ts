@@ -132,18 +132,25 @@ export class InboundListener {
     else this.#sniff(socket, identity, this.#config)
   }
 
-  /** Reads up to one TLS record, pushes it back, and routes the connection on what it holds. */
+  /**
+   * Reads up to one TLS record, pushes it back, and routes the connection on what it holds. Chunks
+   * are joined once the record is whole: a client sending its hello a byte at a time costs one copy,
+   * not one per byte.
+   */
   #sniff(socket: Socket, identity: ActiveIdentity, config: InboundConfig): void {
-    let buffered: Buffer | undefined
+    const chunks: Buffer[] = []
+    let total = 0
     const timer = setTimeout(
       () => this.#refuse(socket, 'timeout', undefined),
       this.#core.timeouts.firstBytesMs
     )
     const onReadable = () => {
       for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read()) {
-        buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk])
+        chunks.push(chunk)
+        total += chunk.length
       }
-      if (buffered === undefined) return
+      if (total === 0 || total < bytesToDecide(chunks, total)) return
+      const buffered = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)
       let sniff = sniffClientHello(buffered)
       if (sniff.kind === 'incomplete') {
         if (buffered.length < MAX_CLIENT_HELLO_BYTES) return
@@ -311,3 +318,19 @@ export class InboundListener {
     socket.destroy()
   }
 }
+
+/**
+ * How many bytes the sniffer needs before it can decide: one byte tells plaintext from TLS, a TLS
+ * record header tells the record's length (at most `MAX_CLIENT_HELLO_BYTES`).
+ */
+function bytesToDecide(chunks: readonly Buffer[], total: number): number {
+  const first = chunks[0]
+  if (first === undefined || first[0] !== TLS_HANDSHAKE_RECORD) return 1
+  if (total < TLS_RECORD_HEADER) return TLS_RECORD_HEADER
+  const header =
+    first.length >= TLS_RECORD_HEADER ? first : Buffer.concat(chunks, TLS_RECORD_HEADER)
+  return Math.min(MAX_CLIENT_HELLO_BYTES, TLS_RECORD_HEADER + header.readUInt16BE(3))
+}
+
+const TLS_HANDSHAKE_RECORD = 0x16
+const TLS_RECORD_HEADER = 5
