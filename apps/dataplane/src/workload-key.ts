@@ -3,6 +3,8 @@
  * from a CSR (its SANs and subject are ignored: the identity comes from the token and the
  * Dataplane). A restart makes a new key, and the control plane a new certificate for it.
  */
+// core-mtls first: it installs the Reflect metadata @peculiar/x509 needs when it loads.
+import { encodePem } from '@meshca/core-mtls'
 import { Pkcs10CertificateRequestGenerator } from '@peculiar/x509'
 
 export interface WorkloadKey {
@@ -14,14 +16,6 @@ export interface WorkloadKey {
 
 const P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 
-function pem(label: string, der: ArrayBuffer): string {
-  const lines =
-    Buffer.from(der)
-      .toString('base64')
-      .match(/.{1,64}/g) ?? []
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`
-}
-
 /** An ECDSA P-256 key: the cheapest handshakes for a proxy that makes and takes many. */
 export async function generateWorkloadKey(name: string): Promise<WorkloadKey> {
   const keys = await globalThis.crypto.subtle.generateKey(P256, true, ['sign', 'verify'])
@@ -31,5 +25,8 @@ export async function generateWorkloadKey(name: string): Promise<WorkloadKey> {
     signingAlgorithm: P256,
   })
   const pkcs8 = await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey)
-  return { privateKeyPem: pem('PRIVATE KEY', pkcs8), csrPem: csr.toString('pem') }
+  return {
+    privateKeyPem: encodePem('PRIVATE KEY', new Uint8Array(pkcs8)),
+    csrPem: csr.toString('pem'),
+  }
 }

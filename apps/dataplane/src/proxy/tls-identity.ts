@@ -4,6 +4,7 @@
  * once, and connections already open keep the one they started with.
  */
 import * as tls from 'node:tls'
+import { certificatesFromPem } from '@meshca/core-mtls'
 import { uriSansOf } from './peer-uris.ts'
 
 export type ProxyMtlsMode = 'STRICT' | 'PERMISSIVE'
@@ -43,11 +44,8 @@ export interface ActiveIdentity {
 
 /** The mesh named by the first `spiffe://<mesh>/<service>` URI SAN of the chain's leaf. */
 function meshOfLeaf(certificateChain: string): string {
-  const match = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(
-    certificateChain
-  )
-  if (match === null) throw new TypeError('the certificate chain holds no certificate')
-  const der = Buffer.from((match[1] ?? '').replace(/\s+/g, ''), 'base64')
+  const [der] = certificatesFromPem(certificateChain)
+  if (der === undefined) throw new TypeError('the certificate chain holds no certificate')
   for (const uri of uriSansOf(der)) {
     const spiffe = /^spiffe:\/\/([^/]+)\//.exec(uri)
     if (spiffe !== null) return spiffe[1] ?? ''
