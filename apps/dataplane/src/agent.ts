@@ -25,7 +25,7 @@ import {
   TlsIdentity,
 } from './proxy/index.ts'
 import type { ServerEvent } from './sse-reader.ts'
-import { RECONNECT_MAX_MS, StreamFollower } from './stream-follower.ts'
+import { pause, retryDelay, StreamFollower } from './stream-follower.ts'
 import { generateWorkloadKey, type WorkloadKey } from './workload-key.ts'
 
 export interface AgentOptions {
@@ -174,12 +174,12 @@ export class DataplaneAgent {
       } catch (error) {
         if (error instanceof ControlPlaneError && error.permanent) throw error
         if (this.#stopping.signal.aborted) throw error
-        const delay = Math.random() * Math.min(RECONNECT_MAX_MS, 250 * 2 ** Math.min(attempt, 16))
+        const delay = retryDelay(attempt, error)
         logger.log('warn', 'could not register with the control plane, retrying', {
           error: error instanceof Error ? error.message : String(error),
           retryInMs: Math.round(delay),
         })
-        await new Promise((resolve) => setTimeout(resolve, delay))
+        await pause(delay, this.#stopping.signal)
       }
     }
   }

@@ -24,11 +24,37 @@ export interface StreamFollowerOptions {
   readonly random?: () => number
 }
 
+/**
+ * How long to wait before attempt `attempt` (counting from 1) after `error`: what the control plane
+ * asked for with `Retry-After` (plus up to as much again, so that a fleet spreads out), else
+ * exponential back-off with full jitter, at least a little.
+ */
+export function retryDelay(attempt: number, error?: unknown, random: () => number = Math.random) {
+  if (error instanceof ControlPlaneError && error.retryAfter !== undefined) {
+    return error.retryAfter * 1000 * (1 + random())
+  }
+  const bound = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16))
+  return Math.max(50, random() * bound)
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
 export class StreamFollower {
   readonly #options: StreamFollowerOptions
   readonly #abort = new AbortController()
   #loop: Promise<void> | undefined
-  #wake: (() => void) | undefined
 
   constructor(options: StreamFollowerOptions) {
     this.#options = options
@@ -40,7 +66,6 @@ export class StreamFollower {
 
   async stop(): Promise<void> {
     this.#abort.abort()
-    this.#wake?.()
     await this.#loop
   }
 
@@ -48,7 +73,7 @@ export class StreamFollower {
     const { name, logger } = this.#options
     let attempt = 0
     while (!this.#abort.signal.aborted) {
-      let delayMs: number | undefined
+      let failure: unknown
       try {
         const body = await this.#options.open(this.#abort.signal)
         const opened = Date.now()
@@ -64,18 +89,19 @@ export class StreamFollower {
         logger.log('info', 'control plane stream ended, reconnecting', { stream: name })
       } catch (error) {
         if (this.#abort.signal.aborted) break
-        delayMs = await this.#recover(error)
+        failure = error
+        await this.#recover(error)
       } finally {
         this.#options.onConnection?.(false)
       }
       if (this.#abort.signal.aborted) break
       attempt += 1
-      await this.#sleep(delayMs ?? this.#backoff(attempt))
+      await pause(retryDelay(attempt, failure, this.#options.random), this.#abort.signal)
     }
   }
 
-  /** What to do about a failed attempt; a delay when the control plane asked for one. */
-  async #recover(error: unknown): Promise<number | undefined> {
+  /** Logs a failed attempt; a 404 registers the data plane again. */
+  async #recover(error: unknown): Promise<void> {
     const { name, logger } = this.#options
     if (
       error instanceof ControlPlaneError &&
@@ -88,7 +114,7 @@ export class StreamFollower {
       await this.#options.onNotRegistered().catch((cause: unknown) => {
         logger.log('error', 'could not register again', { error: String(cause) })
       })
-      return undefined
+      return
     }
     logger.log(
       error instanceof ControlPlaneError && error.permanent ? 'error' : 'warn',
@@ -98,30 +124,5 @@ export class StreamFollower {
         error: error instanceof Error ? error.message : String(error),
       }
     )
-    if (error instanceof ControlPlaneError && error.retryAfter !== undefined) {
-      return error.retryAfter * 1000 * (1 + this.#random())
-    }
-    return undefined
-  }
-
-  /** Full jitter: anywhere up to the exponential bound, at least a little. */
-  #backoff(attempt: number): number {
-    const bound = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16))
-    return Math.max(50, this.#random() * bound)
-  }
-
-  #random(): number {
-    return (this.#options.random ?? Math.random)()
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.#wake = done
-    })
   }
 }
