@@ -3,7 +3,13 @@
  * planes with whether each is serving (online, or within its offline grace) and the backend of the
  * certificate it holds. Read straight from the store, once per change of the mesh.
  */
-import type { MeshcaCore, MeshMember, MeshView } from '@meshca/core-mtls'
+import {
+  type DataplaneInsightSpec,
+  isOnline,
+  type MeshcaCore,
+  type MeshMember,
+  type MeshView,
+} from '@meshca/core-mtls'
 
 export interface LoadedMeshView {
   readonly view: MeshView
@@ -14,14 +20,10 @@ export interface LoadedMeshView {
   readonly graceEndsAt?: number
 }
 
-/** The `disconnectTime` of a data plane's newest subscription; `null` while connected. */
-function disconnectedAt(
-  subscriptions: readonly Record<string, unknown>[]
-): number | null | undefined {
-  const last = subscriptions.at(-1)
-  if (last === undefined || last.connectTime === undefined) return undefined
-  if (last.disconnectTime === undefined) return null
-  const at = Date.parse(String(last.disconnectTime))
+/** When the newest subscription of an offline data plane ended (epoch ms), if it says. */
+function disconnectedAt(insight: DataplaneInsightSpec): number | undefined {
+  const end = insight.subscriptions.at(-1)?.disconnectTime
+  const at = end === undefined ? Number.NaN : Date.parse(String(end))
   return Number.isNaN(at) ? undefined : at
 }
 
@@ -43,9 +45,9 @@ export async function loadMeshView(
   let graceEndsAt: number | undefined
   const members = dataplanes.map((dataplane): MeshMember => {
     const insight = insightOf.get(dataplane.name)
-    const disconnected = insight === undefined ? undefined : disconnectedAt(insight.subscriptions)
-    let online = disconnected === null
-    if (typeof disconnected === 'number' && disconnected + offlineGraceMs > now) {
+    let online = insight !== undefined && isOnline(insight)
+    const disconnected = insight === undefined || online ? undefined : disconnectedAt(insight)
+    if (disconnected !== undefined && disconnected + offlineGraceMs > now) {
       // A stream that just ended (a control plane restart, a reconnect) does not withdraw the data
       // plane's endpoints at once: it is likely back in a moment.
       online = true
