@@ -4,6 +4,7 @@
  * with a bound; errors carry the status and the control plane's `details`.
  */
 import type { DataplaneConfig, JsonObject } from '@meshca/core-mtls'
+import { concatBytes } from '@meshca/core-mtls/adapter-kit'
 
 /** `mode` DISABLED carries nothing else: mTLS is off for the mesh. */
 export interface WireIdentity {
@@ -95,12 +96,7 @@ export class ControlPlaneApi {
 
 async function errorOf(response: Response): Promise<ControlPlaneError> {
   const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN)
-  let text = ''
-  try {
-    text = (await response.text()).slice(0, MAX_ERROR_BYTES)
-  } catch {
-    // The reason is a nicety; the status says enough.
-  }
+  const text = await boundedText(response, MAX_ERROR_BYTES)
   let details = text
   try {
     const body = JSON.parse(text) as {
@@ -122,4 +118,25 @@ async function errorOf(response: Response): Promise<ControlPlaneError> {
     `the control plane answered ${response.status}: ${details}`,
     Number.isFinite(retryAfter) ? retryAfter : undefined
   )
+}
+
+/** The first `maxBytes` of a body, read no further; '' when it cannot be read (the status says enough). */
+async function boundedText(response: Response, maxBytes: number): Promise<string> {
+  const reader = response.body?.getReader()
+  if (reader === undefined) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    while (size < maxBytes) {
+      const { done, value } = await reader.read()
+      if (done) break
+      chunks.push(value)
+      size += value.length
+    }
+  } catch {
+    // A body cut short still says something.
+  } finally {
+    await reader.cancel().catch(() => undefined)
+  }
+  return new TextDecoder().decode(concatBytes(chunks).subarray(0, maxBytes))
 }
